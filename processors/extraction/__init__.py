@@ -1,0 +1,1 @@
+"""Extraction: the extractor contract, the Ollama, heuristic and Claude extractors, and the circuit breaker."""

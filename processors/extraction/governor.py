@@ -1,0 +1,163 @@
+"""Token governor: decides how much offloaded content (blob store) goes into an extraction prompt.
+
+A window's inline text is always sent; large tool outputs arrive as `BlobRef`s (on turns, and as the
+request's `context_refs`). The governor estimates the whole window as if every blob were inlined:
+
+    estimate <= warn_tokens            full      every blob is pulled, slice by slice
+    warn < estimate <= pointer_tokens  warn      same, with a warning on the outcome and in the log
+    estimate > pointer_tokens          pointers  no blob is read; each becomes
+                                                 `[blob sha256=..., N bytes, preview: ...]`
+
+Pulling stops when the prompt reaches `pointer_tokens` (blob sizes can understate text once decoded), and
+an unreadable blob degrades to its pointer. Blobs are read through `BlobReader`, a Protocol the blob store's
+`BlobStore.slice_bytes` satisfies; a slice is at most 64 KiB, so large blobs take several reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from streams.errors import MemlaneError
+from streams.events.models import BlobRef, ExtractionRequest
+
+log = logging.getLogger(__name__)
+
+
+class BlobSliceLike(Protocol):
+    """What the governor reads from one slice."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def total_bytes(self) -> int: ...
+
+
+class BlobReader(Protocol):
+    """Byte slices of a blob: `start` 0-based, `end` exclusive (None: to the end), capped by the store."""
+
+    def slice_bytes(self, sha256: str, start: int, end: int | None = None) -> BlobSliceLike: ...
+
+
+class GovernorMode(StrEnum):
+    FULL = "full"
+    WARN = "warn"
+    POINTERS = "pointers"
+
+
+@dataclass(frozen=True, slots=True)
+class GovernedWindow:
+    """The governor's verdict: mode, token estimates, and the text to show for each blob (by sha256)."""
+
+    mode: GovernorMode
+    estimated_tokens: int
+    prompt_tokens: int
+    blobs: Mapping[str, str]
+    warnings: tuple[str, ...] = ()
+
+
+def estimate_tokens(text: str, chars_per_token: float = 4.0) -> int:
+    """Rough token count of text not yet seen by a tokenizer."""
+    return math.ceil(len(text) / chars_per_token) if text else 0
+
+
+def render_pointer(ref: BlobRef, preview_chars: int = 160) -> str:
+    """The placeholder of a blob not pulled into the prompt."""
+    preview = " ".join(ref.preview.split())[:preview_chars]
+    return f"[blob sha256={ref.sha256}, {ref.size_bytes} bytes, {ref.media_type}, preview: {preview}]"
+
+
+class TokenGovernor:
+    """Applies the warn / pointers-only thresholds to one request at a time."""
+
+    def __init__(
+        self,
+        reader: BlobReader | None,
+        *,
+        warn_tokens: int = 20_000,
+        pointer_tokens: int = 40_000,
+        chars_per_token: float = 4.0,
+        preview_chars: int = 160,
+    ) -> None:
+        self._reader = reader
+        self.warn_tokens = warn_tokens
+        self.pointer_tokens = pointer_tokens
+        self.chars_per_token = chars_per_token
+        self.preview_chars = preview_chars
+
+    def blob_refs(self, request: ExtractionRequest) -> dict[str, BlobRef]:
+        """The distinct blobs a request refers to, in order of appearance (turns first)."""
+        refs: dict[str, BlobRef] = {}
+        for turn in request.turns:
+            if turn.content is None and turn.content_ref is not None:
+                refs.setdefault(turn.content_ref.sha256, turn.content_ref)
+        for ref in request.context_refs:
+            refs.setdefault(ref.sha256, ref)
+        return refs
+
+    def govern(self, request: ExtractionRequest) -> GovernedWindow:
+        refs = self.blob_refs(request)
+        inline = sum(estimate_tokens(t.content or "", self.chars_per_token) for t in request.turns)
+        blob_tokens = sum(math.ceil(ref.size_bytes / self.chars_per_token) for ref in refs.values())
+        estimate = inline + blob_tokens
+        warnings: list[str] = []
+        if estimate > self.pointer_tokens:
+            mode = GovernorMode.POINTERS
+            warnings.append(f"window ~{estimate} tokens > {self.pointer_tokens}: blobs sent as pointers only")
+        elif estimate > self.warn_tokens:
+            mode = GovernorMode.WARN
+            warnings.append(f"window ~{estimate} tokens > {self.warn_tokens}: large prompt")
+        else:
+            mode = GovernorMode.FULL
+        texts: dict[str, str] = {}
+        used = inline
+        for sha, ref in refs.items():
+            if mode is GovernorMode.POINTERS or self._reader is None:
+                texts[sha] = render_pointer(ref, self.preview_chars)
+            else:
+                texts[sha], note = self._pull(ref, self.pointer_tokens - used)
+                if note:
+                    warnings.append(note)
+            used += estimate_tokens(texts[sha], self.chars_per_token)
+        for warning in warnings:
+            log.warning("request %s: %s", request.request_id, warning)
+        return GovernedWindow(mode, estimate, used, texts, tuple(warnings))
+
+    def _pull(self, ref: BlobRef, budget_tokens: int) -> tuple[str, str | None]:
+        """The blob's text, read slice by slice within `budget_tokens`; its pointer when unreadable."""
+        assert self._reader is not None
+        budget_bytes = max(0, int(budget_tokens * self.chars_per_token))
+        chunks: list[bytes] = []
+        read, total = 0, ref.size_bytes
+        try:
+            while read < min(total, budget_bytes):
+                piece = self._reader.slice_bytes(ref.sha256, read, min(total, budget_bytes))
+                total = piece.total_bytes
+                if not piece.data:
+                    break
+                chunks.append(piece.data)
+                read += len(piece.data)
+        except (MemlaneError, OSError) as exc:
+            pointer = render_pointer(ref, self.preview_chars)
+            return pointer, f"blob {ref.sha256[:12]} unreadable ({exc}); sent as a pointer"
+        text = b"".join(chunks).decode("utf-8", errors="replace")
+        if read >= total:
+            return text, None
+        marker = f"\n[... truncated: {total - read} more bytes in blob sha256={ref.sha256}]"
+        return text + marker, f"blob {ref.sha256[:12]} cut at {read} of {total} bytes (token budget)"
+
+
+__all__ = [
+    "BlobReader",
+    "BlobSliceLike",
+    "GovernedWindow",
+    "GovernorMode",
+    "TokenGovernor",
+    "estimate_tokens",
+    "render_pointer",
+]

@@ -1,0 +1,139 @@
+"""The heuristic extractor: deterministic, rule-based memories when no model server answers.
+
+It is the offline default (`MEMLANE_EXTRACTOR=auto` with no Ollama reachable, or `heuristic`). It does not
+pretend to be a model: batches carry `extractor="heuristic"`, `model=None` and no prompt version; every
+memory is tagged `extractor:heuristic` and `rule:<name>`; confidences are fixed per rule and stay below the
+LLM acceptance threshold, so a reader can always tell (and filter) rule output. No usage records: no LLM call.
+
+Each sentence of the window's user and assistant turns (tool turns: error rules only) is tested against the
+rules in order error, decision, next step, fact; the first rule that matches classifies it. Memories keep
+the sentence verbatim (cut at 400 characters), cite their turn, and get deterministic ids.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from processors.extraction.contract import ExtractionOutcome
+from processors.extraction.ids import memory_id
+from processors.extraction.result import KIND_PRIORITY
+from streams.events.models import ExtractionRequest, Memory, MemoryKind, Role, WindowTurn
+
+EXTRACTOR_NAME = "heuristic"
+EXTRACTOR_VERSION = "rules-1"
+MAX_SENTENCE_CHARS = 400
+MIN_SENTENCE_CHARS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    kind: MemoryKind
+    pattern: re.Pattern[str]
+    confidence: float
+    roles: frozenset[Role] = frozenset({Role.USER, Role.ASSISTANT})
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_ALL_ROLES = frozenset({Role.USER, Role.ASSISTANT, Role.TOOL})
+_EXCEPTION_NAME = re.compile(r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception))\b")
+
+RULES: tuple[Rule, ...] = (
+    Rule("exception_name", MemoryKind.ERROR, _EXCEPTION_NAME, 0.6, _ALL_ROLES),
+    Rule("failure_words", MemoryKind.ERROR,
+         _rx(r"\b(traceback|segfault|stack trace|crash(?:ed|es)?|failed|failing|exit code [1-9]\d*|panic)\b"),
+         0.5, _ALL_ROLES),
+    Rule("decided", MemoryKind.DECISION,
+         _rx(r"\b(decided|decision|agreed|settled on|opted for|let'?s go with|going with|we(?:'ll| will) use)\b"),
+         0.6),
+    Rule("task_words", MemoryKind.NEXT_STEP, _rx(r"\b(todo|to-do|next step|action item|follow[- ]up|remind me)\b"),
+         0.55),
+    Rule("commitment", MemoryKind.NEXT_STEP,
+         _rx(r"\b(i|we)(?:'ll| will| need to| must| are going to| am going to)\b"), 0.45),
+    Rule("self_statement", MemoryKind.FACT,
+         _rx(r"\b(i am|i'm|i prefer|i like|i use|i work|my [a-z]+(?: [a-z]+)? (?:is|are)|we use|our [a-z]+ (?:is|are|runs))\b"),
+         0.5, frozenset({Role.USER})),
+)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences and lines of `text`, stripped, too-short ones dropped, long ones cut at a word boundary."""
+    found: list[str] = []
+    for raw in _SENTENCE_END.split(text):
+        sentence = " ".join(raw.split())
+        if len(sentence) < MIN_SENTENCE_CHARS:
+            continue
+        if len(sentence) > MAX_SENTENCE_CHARS:
+            sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " ..."
+        found.append(sentence)
+    return found
+
+
+def _turn_text(turn: WindowTurn) -> str:
+    if turn.content is not None:
+        return turn.content
+    return turn.content_ref.preview if turn.content_ref is not None else ""
+
+
+def classify(sentence: str, role: Role) -> tuple[Rule, re.Match[str]] | None:
+    """The first rule that applies to a sentence spoken in `role`."""
+    for rule in RULES:
+        if role in rule.roles:
+            match = rule.pattern.search(sentence)
+            if match:
+                return rule, match
+    return None
+
+
+class HeuristicExtractor:
+    """Rule-based extractor; the same request always yields the same memories."""
+
+    def __init__(self, *, max_items_per_kind: int = 20) -> None:
+        self.max_items_per_kind = max_items_per_kind
+
+    @property
+    def name(self) -> str:
+        return EXTRACTOR_NAME
+
+    def extract(self, request: ExtractionRequest) -> ExtractionOutcome:
+        memories: dict[str, Memory] = {}
+        per_kind: dict[MemoryKind, int] = {}
+        for turn in request.turns:
+            for sentence in sentences(_turn_text(turn)):
+                found = classify(sentence, turn.role)
+                if found is None:
+                    continue
+                rule, match = found
+                if per_kind.get(rule.kind, 0) >= self.max_items_per_kind:
+                    continue
+                mid = memory_id(request.tenant_id, request.user_id, rule.kind.value, sentence)
+                if mid in memories:
+                    continue
+                per_kind[rule.kind] = per_kind.get(rule.kind, 0) + 1
+                memories[mid] = Memory(
+                    memory_id=mid,
+                    kind=rule.kind,
+                    text=sentence,
+                    subject=match.group(1) if rule.name == "exception_name" else turn.speaker or turn.role.value,
+                    confidence=rule.confidence,
+                    priority=KIND_PRIORITY[rule.kind],
+                    source_turn_ids=(turn.event_id,),
+                    tags=(f"extractor:{EXTRACTOR_NAME}", f"rule:{rule.name}"),
+                    event_time=turn.event_time,
+                )
+        return ExtractionOutcome(
+            extractor=EXTRACTOR_NAME,
+            extractor_version=EXTRACTOR_VERSION,
+            model=None,
+            prompt_version=None,
+            memories=tuple(memories.values()),
+        )
+
+
+__all__ = ["EXTRACTOR_NAME", "EXTRACTOR_VERSION", "RULES", "HeuristicExtractor", "Rule", "classify", "sentences"]

@@ -1,0 +1,215 @@
+"""The Ollama extractor: a routed chat call with the result's JSON schema as `format`, validated into memories.
+
+One `extract()` is: breaker permit -> route (7B or 32B) -> token governor -> `ollama.Client.chat` with
+`format=<schema>` and the configured options -> parse, validate, confidence policy -> memories. Every call
+yields a `UsageRecord` (tokens from `prompt_eval_count` / `eval_count`), also when it fails. This module is
+the one boundary with the `ollama` and `httpx` libraries; their errors become `ExtractionFailure`:
+
+    ollama.ResponseError 404            model_not_found     (the model is not pulled)
+    ollama.ResponseError 429            rate_limited
+    ollama.ResponseError 503            overloaded          (queue full: OLLAMA_MAX_QUEUE)
+    ollama.ResponseError 5xx / stream   server_error
+    ollama.ResponseError other 4xx      bad_request
+    ConnectionError / httpx.ConnectError  connection_refused
+    httpx.TimeoutException              timeout
+    other httpx.TransportError          server_error        (connection dropped mid-call)
+    malformed response body             server_error
+
+Breaker verdicts: an accepted result or a `low_confidence` one proves the server works (success);
+`bad_request` says nothing about the server (released); every other failure counts toward opening.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import ollama
+import pydantic
+
+from processors.extraction.breaker import CircuitBreaker
+from processors.extraction.contract import ErrorClass, ExtractionFailure, ExtractionOutcome
+from processors.extraction.governor import BlobReader, TokenGovernor
+from processors.extraction.health import OllamaHealth
+from processors.extraction.pricing import PriceTable
+from processors.extraction.prompt import build_messages
+from processors.extraction.result import accept, parse_result, result_json_schema
+from processors.extraction.routing import route
+from processors.extraction.settings import ExtractionSettings
+from processors.extraction.usage import usage_record
+from streams.events.models import ExtractionRequest, UsageRecord
+from streams.settings import Settings
+
+EXTRACTOR_NAME = "ollama"
+EXTRACTOR_VERSION = "1.0"
+
+
+def translate_error(exc: Exception, model: str) -> ExtractionFailure:
+    """The `ExtractionFailure` for an error raised by `ollama.Client.chat` (the caller chains `from exc`)."""
+    if isinstance(exc, ollama.ResponseError):
+        status, detail = exc.status_code, exc.error
+        if status == 404:
+            return ExtractionFailure(f"model {model} not found: {detail}", error_class=ErrorClass.MODEL_NOT_FOUND)
+        if status == 429:
+            return ExtractionFailure(f"rate limited: {detail}", error_class=ErrorClass.RATE_LIMITED)
+        if status == 503:
+            return ExtractionFailure(f"server busy: {detail}", error_class=ErrorClass.OVERLOADED)
+        if status >= 500 or status < 0:
+            return ExtractionFailure(f"server error {status}: {detail}", error_class=ErrorClass.SERVER_ERROR)
+        return ExtractionFailure(f"request rejected ({status}): {detail}", error_class=ErrorClass.BAD_REQUEST)
+    if isinstance(exc, ConnectionError | httpx.ConnectError):
+        return ExtractionFailure(f"cannot connect to Ollama: {exc}", error_class=ErrorClass.CONNECTION_REFUSED)
+    if isinstance(exc, httpx.TimeoutException):
+        return ExtractionFailure(f"Ollama call timed out: {exc!r}", error_class=ErrorClass.TIMEOUT)
+    if isinstance(exc, httpx.TransportError):
+        return ExtractionFailure(f"connection to Ollama broke: {exc!r}", error_class=ErrorClass.SERVER_ERROR)
+    return ExtractionFailure(f"malformed Ollama response: {exc}", error_class=ErrorClass.SERVER_ERROR)
+
+
+_CALL_ERRORS = (ollama.ResponseError, ConnectionError, httpx.HTTPError, pydantic.ValidationError, ValueError)
+
+
+class OllamaExtractor:
+    """Extracts memories with a local model served by Ollama. Thread-safe; share one per worker."""
+
+    def __init__(
+        self,
+        client: ollama.Client,
+        settings: ExtractionSettings,
+        *,
+        breaker: CircuitBreaker | None = None,
+        governor: TokenGovernor | None = None,
+        prices: PriceTable | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._client = client
+        self.settings = settings
+        self.breaker = breaker or CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
+        )
+        self.governor = governor or TokenGovernor(
+            None,
+            warn_tokens=settings.governor_warn_tokens,
+            pointer_tokens=settings.governor_pointer_tokens,
+            chars_per_token=settings.chars_per_token,
+            preview_chars=settings.pointer_preview_chars,
+        )
+        self.prices = prices or PriceTable(settings.prices, cloud_equivalent_model=settings.cloud_equivalent_model)
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, blobs: BlobReader | None = None) -> OllamaExtractor:
+        """An extractor for `settings.ollama_url`, reading blobs through `blobs` when given."""
+        ex = settings.extraction
+        client = ollama.Client(host=settings.ollama_url, timeout=ex.request_timeout_s)
+        governor = TokenGovernor(
+            blobs,
+            warn_tokens=ex.governor_warn_tokens,
+            pointer_tokens=ex.governor_pointer_tokens,
+            chars_per_token=ex.chars_per_token,
+            preview_chars=ex.pointer_preview_chars,
+        )
+        return cls(client, ex, governor=governor)
+
+    @property
+    def name(self) -> str:
+        return EXTRACTOR_NAME
+
+    def health(self, *, clock: Callable[[], float] = time.monotonic) -> OllamaHealth:
+        """A health probe on this extractor's client, requiring both routed models."""
+        return OllamaHealth(
+            self._client,
+            required_models=(self.settings.fast_model, self.settings.complex_model),
+            interval_s=self.settings.health_interval_s,
+            clock=clock,
+        )
+
+    def options(self) -> dict[str, Any]:
+        return {"temperature": self.settings.temperature, "num_ctx": self.settings.num_ctx}
+
+    def extract(self, request: ExtractionRequest) -> ExtractionOutcome:
+        trial = self.breaker.acquire()
+        try:
+            outcome = self._extract(request)
+        except ExtractionFailure as failure:
+            self._verdict(failure.error_class, trial)
+            raise
+        except BaseException:
+            self.breaker.release(trial)
+            raise
+        self.breaker.record_success(trial)
+        return outcome
+
+    def _extract(self, request: ExtractionRequest) -> ExtractionOutcome:
+        decision = route(request, self.settings)
+        governed = self.governor.govern(request)
+        warnings = list(governed.warnings)
+        if governed.prompt_tokens > self.settings.num_ctx:
+            warnings.append(f"prompt ~{governed.prompt_tokens} tokens exceeds num_ctx {self.settings.num_ctx}")
+        started = self._clock()
+        try:
+            response = self._client.chat(
+                model=decision.model,
+                messages=build_messages(request, governed),
+                format=result_json_schema(),
+                options=self.options(),
+                keep_alive=self.settings.keep_alive,
+                stream=False,
+            )
+        except _CALL_ERRORS as exc:
+            failure = translate_error(exc, decision.model)
+            failure.usage = (self._usage(request, decision.model, None, started, failure.error_class),)
+            raise failure from exc
+        try:
+            result = parse_result(response.message.content or "")
+            memories, notes = accept(
+                result,
+                request,
+                min_confidence=self.settings.min_confidence,
+                max_items_per_kind=self.settings.max_items_per_kind,
+                tags=(f"extractor:{EXTRACTOR_NAME}", f"model:{decision.model}"),
+            )
+        except ExtractionFailure as failure:
+            failure.usage = (self._usage(request, decision.model, response, started, failure.error_class),)
+            raise
+        return ExtractionOutcome(
+            extractor=EXTRACTOR_NAME,
+            extractor_version=EXTRACTOR_VERSION,
+            model=decision.model,
+            prompt_version=self.settings.prompt_version,
+            memories=memories,
+            usage=(self._usage(request, decision.model, response, started, None),),
+            warnings=(*warnings, *notes),
+        )
+
+    def _verdict(self, error_class: str, trial: bool) -> None:
+        if error_class == ErrorClass.LOW_CONFIDENCE:
+            self.breaker.record_success(trial)
+        elif error_class == ErrorClass.BAD_REQUEST:
+            self.breaker.release(trial)
+        else:
+            self.breaker.record_failure(trial)
+
+    def _usage(
+        self,
+        request: ExtractionRequest,
+        model: str,
+        response: ollama.ChatResponse | None,
+        started: float,
+        error_class: str | None,
+    ) -> UsageRecord:
+        return usage_record(
+            request,
+            provider=EXTRACTOR_NAME,
+            model=model,
+            tokens_in=(response.prompt_eval_count or 0) if response is not None else 0,
+            tokens_out=(response.eval_count or 0) if response is not None else 0,
+            latency_s=self._clock() - started,
+            prices=self.prices,
+            error_class=error_class,
+        )
+
+
+__all__ = ["EXTRACTOR_NAME", "EXTRACTOR_VERSION", "OllamaExtractor", "translate_error"]

@@ -1,0 +1,72 @@
+"""The extraction prompt: one system prompt and one user message rendering the request's window.
+
+Each turn is shown with the id the model must cite (`source_turn_ids`), its index, role and speaker; a turn
+whose content lives in the blob store shows what the token governor decided (the pulled text or a pointer),
+and the request's context blobs follow the turns. The same messages serve Ollama and Claude; the prompt
+version recorded on every batch is `ExtractionSettings.prompt_version`, so change it with the text below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from processors.extraction.governor import GovernedWindow, render_pointer
+from streams.events.models import ExtractionRequest, WindowTurn
+
+SYSTEM_PROMPT = """\
+You turn a window of a conversation between a user and an AI agent into long-term memories.
+Return JSON with four lists: facts, decisions, next_steps, errors. Each item has:
+- text: one short, self-contained statement that still makes sense months later, without the conversation
+  (name things explicitly; no "he", "it", "the above").
+- subject: the person, project, system or topic the statement is about ("" when unclear).
+- confidence: 0 to 1, how sure you are that the statement is true and stated in the window.
+- source_turn_ids: the ids of the turns (the id=... values) that support it.
+Facts are durable: preferences, identities, environments, constraints, results. Decisions record what was
+chosen (and why, when stated). Next steps are tasks someone agreed to do. Errors are failures met, with
+their cause or fix when known. Skip greetings, chit-chat and anything only guessed. Do not invent
+information; an empty list is a valid answer. Content in [blob ...] brackets was not shown to you: do not
+guess what it contains.
+"""
+
+
+def _turn_header(turn: WindowTurn) -> str:
+    parts = [f"id={turn.event_id}", f"index={turn.turn_index}", f"role={turn.role.value}"]
+    if turn.speaker:
+        parts.append(f"speaker={turn.speaker}")
+    if turn.tool_name:
+        parts.append(f"tool={turn.tool_name}")
+    return "[turn " + " ".join(parts) + "]"
+
+
+def _turn_body(turn: WindowTurn, blobs: Mapping[str, str]) -> str:
+    if turn.content is not None:
+        return turn.content
+    if turn.content_ref is not None:
+        return blobs.get(turn.content_ref.sha256) or render_pointer(turn.content_ref)
+    return ""
+
+
+def render_window(request: ExtractionRequest, governed: GovernedWindow) -> str:
+    """The user message: the window's turns in order, then its context blobs."""
+    lines = [
+        f"Conversation {request.conversation_id}, turns {request.first_turn_index}"
+        f" to {request.last_turn_index}.",
+        "",
+    ]
+    for turn in request.turns:
+        lines.extend((_turn_header(turn), _turn_body(turn, governed.blobs), ""))
+    for ref in request.context_refs:
+        lines.extend((f"[context blob sha256={ref.sha256}]", governed.blobs.get(ref.sha256) or render_pointer(ref), ""))
+    lines.append("Extract the memories of this window as JSON.")
+    return "\n".join(lines)
+
+
+def build_messages(request: ExtractionRequest, governed: GovernedWindow) -> list[dict[str, str]]:
+    """Chat messages for Ollama: the system prompt, then the rendered window."""
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": render_window(request, governed)},
+    ]
+
+
+__all__ = ["SYSTEM_PROMPT", "build_messages", "render_window"]

@@ -1,0 +1,94 @@
+"""Tuning of extraction workers and the Claude fallback (`MEMLANE_EXTRACTION__*`).
+
+Connection settings (Ollama URL, Anthropic key and base URL, extractor choice) are flat fields of the root
+`Settings`; everything here is a knob of the extraction modules: model routing, Ollama options, the circuit
+breaker, the token governor, Claude retries and budget, and the price table used for usage records.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from streams.errors import ConfigError
+
+# USD per million tokens (input, output). Ollama models run locally and cost nothing; their tokens are
+# also priced at `cloud_equivalent_model` to report what the local model saved.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "claude-opus-4-5": (5.0, 25.0),
+    "claude-sonnet-4-5": (3.0, 15.0),
+    "claude-haiku-4-5": (1.0, 5.0),
+    "qwen2.5:7b-instruct": (0.0, 0.0),
+    "qwen2.5:32b-instruct": (0.0, 0.0),
+}
+
+
+class RoutingRules(BaseModel):
+    """When a window goes to the complex model (`MEMLANE_EXTRACTION__ROUTING__*`); any one rule suffices."""
+
+    min_tokens: int = Field(default=3000, ge=1, description="window tokens at or above which it is complex")
+    min_turns: int = Field(default=40, ge=1, description="turns at or above which a window is complex")
+    min_speakers: int = Field(default=3, ge=2, description="distinct speakers that make a window multi-party")
+    min_decisions: int = Field(default=3, ge=1, description="decision turns that make a window decision-heavy")
+
+
+class ExtractionSettings(BaseModel):
+    """Models, timeouts, breaker and budget of extraction. Owned by the extraction modules."""
+
+    # Ollama models and routing
+    fast_model: str = "qwen2.5:7b-instruct"
+    complex_model: str = "qwen2.5:32b-instruct"
+    routing: RoutingRules = RoutingRules()
+
+    # Ollama call
+    temperature: float = Field(default=0.3, ge=0.0, le=2.0)
+    num_ctx: int = Field(default=8192, ge=512)
+    keep_alive: str | None = Field(default=None, description="Ollama keep_alive, e.g. '10m'; server default")
+    request_timeout_s: float = Field(default=120.0, gt=0)
+    ollama_parallelism: int = Field(default=2, ge=1, description="concurrent Ollama calls per worker")
+    health_interval_s: float = Field(default=30.0, gt=0)
+    health_timeout_s: float = Field(default=5.0, gt=0)
+
+    # Result acceptance
+    min_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
+    max_items_per_kind: int = Field(default=20, ge=1)
+
+    # Circuit breaker around Ollama
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=300.0, gt=0)
+
+    # Token governor for blob content pulled into the prompt
+    governor_warn_tokens: int = Field(default=20_000, ge=1)
+    governor_pointer_tokens: int = Field(default=40_000, ge=1)
+    chars_per_token: float = Field(default=4.0, gt=0, description="token estimate for text not yet tokenised")
+    pointer_preview_chars: int = Field(default=160, ge=0)
+
+    # Claude fallback
+    claude_model: str = "claude-sonnet-4-5"
+    claude_max_tokens: int = Field(default=4096, ge=1)
+    claude_timeout_s: float = Field(default=60.0, gt=0)
+    backoff_base_s: float = Field(default=1.0, ge=0)
+    backoff_max_s: float = Field(default=60.0, ge=0)
+    backoff_attempts: int = Field(default=5, ge=1, description="calls per request, the first one included")
+    daily_token_budget: int | None = Field(default=2_000_000, ge=0, description="Claude tokens a UTC day")
+
+    # Usage accounting
+    prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    cloud_equivalent_model: str = "claude-haiku-4-5"
+
+    prompt_version: str = "extract-v1"
+
+    @model_validator(mode="after")
+    def _check(self) -> ExtractionSettings:
+        if self.governor_pointer_tokens < self.governor_warn_tokens:
+            raise ConfigError(
+                "MEMLANE_EXTRACTION__GOVERNOR_POINTER_TOKENS must be >= MEMLANE_EXTRACTION__GOVERNOR_WARN_TOKENS"
+            )
+        if self.backoff_max_s < self.backoff_base_s:
+            raise ConfigError("MEMLANE_EXTRACTION__BACKOFF_MAX_S must be >= MEMLANE_EXTRACTION__BACKOFF_BASE_S")
+        for model, price in self.prices.items():
+            if min(price) < 0:
+                raise ConfigError(f"price of {model} must not be negative, got {price}")
+        return self
+
+
+__all__ = ["DEFAULT_PRICES", "ExtractionSettings", "RoutingRules"]

@@ -1,0 +1,158 @@
+"""What the memory store takes and returns: search filters and modes, hits, records, upsert reports.
+
+A stored memory is one Qdrant point. Its payload holds the memory's latest version plus `history`,
+the earlier versions it replaced through near-duplicate updates, and `memory_ids`, every memory id
+merged into it (the first one is the point's id). `MemoryRecord.from_payload` reads a payload back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from streams.events.models import Lineage, MemoryKind
+
+
+class SearchMode(StrEnum):
+    """How `MemoryStore.search` ranks: dense only, dense + BM25, or dense + tag vector (both RRF-fused)."""
+
+    DENSE = "dense"
+    HYBRID = "hybrid"
+    MULTIVECTOR = "multivector"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Optional narrowing of a search; the tenant is always a separate, mandatory argument."""
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    conversation_id: str | None = None
+    kinds: tuple[MemoryKind, ...] = ()
+    tags: tuple[str, ...] = ()
+    """Match memories carrying any of these tags."""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryVersion:
+    """An earlier version of a memory, kept when a near-duplicate replaced its text."""
+
+    version: int
+    memory_id: str
+    text: str
+    kind: str
+    event_time: str
+    extractor: str
+    extractor_version: str
+    batch_id: str
+    replaced_at: str
+    lineage: Lineage | None = None
+
+
+def _lineage(raw: Any) -> Lineage | None:
+    return Lineage.model_validate(raw) if isinstance(raw, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """One stored memory as read back: the latest version, its lineage and its version history."""
+
+    memory_id: str
+    tenant_id: str
+    user_id: str
+    agent_id: str | None
+    conversation_id: str
+    kind: MemoryKind
+    text: str
+    priority: float
+    confidence: float
+    tags: tuple[str, ...]
+    event_time: datetime
+    version: int
+    extractor: str
+    extractor_version: str
+    batch_id: str
+    lineage: Lineage | None
+    memory_ids: tuple[str, ...]
+    history: tuple[MemoryVersion, ...]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> MemoryRecord:
+        history = tuple(
+            MemoryVersion(**{**entry, "lineage": _lineage(entry.get("lineage"))})
+            for entry in payload.get("history", ())
+        )
+        return cls(
+            memory_id=payload["memory_id"],
+            tenant_id=payload["tenant_id"],
+            user_id=payload["user_id"],
+            agent_id=payload.get("agent_id"),
+            conversation_id=payload["conversation_id"],
+            kind=MemoryKind(payload["kind"]),
+            text=payload["text"],
+            priority=float(payload.get("priority", 0.5)),
+            confidence=float(payload.get("confidence", 1.0)),
+            tags=tuple(payload.get("tags", ())),
+            event_time=datetime.fromisoformat(payload["event_time"]),
+            version=int(payload.get("version", 1)),
+            extractor=payload.get("extractor", ""),
+            extractor_version=payload.get("extractor_version", ""),
+            batch_id=payload.get("batch_id", ""),
+            lineage=_lineage(payload.get("lineage")),
+            memory_ids=tuple(payload.get("memory_ids", (payload["memory_id"],))),
+            history=history,
+            created_at=datetime.fromisoformat(payload["created_at"]),
+            updated_at=datetime.fromisoformat(payload["updated_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A memory and its score: cosine similarity for dense search, the fused RRF score otherwise."""
+
+    score: float
+    record: MemoryRecord
+
+    @property
+    def memory_id(self) -> str:
+        return self.record.memory_id
+
+    @property
+    def text(self) -> str:
+        return self.record.text
+
+
+@dataclass(slots=True)
+class UpsertReport:
+    """What one `upsert(batch)` did, memory by memory."""
+
+    batch_id: str
+    inserted: list[str] = field(default_factory=list)
+    """Memory ids written as new points."""
+    updated: dict[str, str] = field(default_factory=dict)
+    """New memory id -> id of the existing memory it updated (near-duplicate)."""
+    unchanged: list[str] = field(default_factory=list)
+    """Memory ids already stored (a replay): nothing was written for them."""
+    points_written: int = 0
+    embed_s: float = 0.0
+    write_s: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return len(self.inserted) + len(self.updated) + len(self.unchanged)
+
+
+__all__ = [
+    "MemoryRecord",
+    "MemoryVersion",
+    "SearchFilters",
+    "SearchHit",
+    "SearchMode",
+    "UpsertReport",
+]

@@ -1,0 +1,255 @@
+"""The local single-node Kafka broker: format once, start detached, wait until it answers, stop cleanly.
+
+KRaft, broker and controller in one process on 127.0.0.1. First start: `StorageTool random-uuid`,
+then `StorageTool format --standalone` with `controller.quorum.bootstrap.servers` (a dynamic quorum
+of one; no static voters list). The data directory keeps the cluster id and the ports chosen at
+format time (`broker.json`), so restarts reuse them. Every operation is idempotent: starting a
+running broker reports it, stopping a stopped one does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import structlog
+
+from streams.broker.infra import BROKER_CLASS, STORAGE_TOOL_CLASS, KafkaInfra
+from streams.broker.probe import broker_answers
+from streams.errors import BrokerError
+from streams.settings import BrokerSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap: str
+    data_dir: str
+    kafka_version: str
+    startup_s: float | None = None
+    already_running: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+class LocalBroker:
+    """One broker process whose data, config, logs and pid live under `settings.data_dir`."""
+
+    def __init__(self, settings: BrokerSettings, infra: KafkaInfra | None = None) -> None:
+        self.settings = settings
+        self.infra = infra or KafkaInfra.default()
+        self.data_dir = settings.data_dir.resolve()
+
+    # -- paths ---------------------------------------------------------------------------------
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "log"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / "broker.json"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "broker.pid"
+
+    # -- state ---------------------------------------------------------------------------------
+    def _state(self) -> dict[str, int | str]:
+        if self.state_path.exists():
+            state: dict[str, int | str] = json.loads(self.state_path.read_text())
+            return state
+        return {}
+
+    def formatted(self) -> bool:
+        return (self.log_dir / "meta.properties").exists() and bool(self._state())
+
+    def ports(self) -> tuple[int, int]:
+        state = self._state()
+        if state:
+            return int(state["port"]), int(state["controller_port"])
+        return self.settings.port, self.settings.controller_port
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.ports()[0]}"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        if not _process_alive(pid):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return pid
+        return pid if BROKER_CLASS in cmdline and str(self.config_path) in cmdline else None
+
+    def status(self) -> BrokerStatus:
+        pid = self.pid()
+        return BrokerStatus(
+            running=pid is not None and broker_answers(self.bootstrap, timeout=5.0),
+            pid=pid,
+            bootstrap=self.bootstrap,
+            data_dir=str(self.data_dir),
+            kafka_version=self.infra.kafka_version,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def _write_config(self, port: int, controller_port: int) -> None:
+        lines = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
+            "log.dirs": str(self.log_dir),
+            "num.partitions": str(self.settings.default_partitions),
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "false",
+            "log.retention.check.interval.ms": "60000",
+        }
+        self.config_path.write_text("".join(f"{key}={value}\n" for key, value in lines.items()))
+
+    def _format(self) -> None:
+        port = self.settings.port or free_port()
+        controller_port = self.settings.controller_port or free_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._write_config(port, controller_port)
+        uuid = self.infra.run_tool(STORAGE_TOOL_CLASS, "random-uuid")
+        cluster_id = uuid.stdout.strip().splitlines()[-1] if uuid.returncode == 0 and uuid.stdout.strip() else ""
+        if not cluster_id:
+            raise BrokerError(f"kafka-storage random-uuid failed: {uuid.stderr[-1000:]}")
+        result = self.infra.run_tool(
+            STORAGE_TOOL_CLASS, "format", "--standalone", "--cluster-id", cluster_id, "--config", str(self.config_path)
+        )
+        if result.returncode != 0:
+            raise BrokerError(f"kafka-storage format failed: {result.stdout[-1000:]}{result.stderr[-1000:]}")
+        state = {"cluster_id": cluster_id, "port": port, "controller_port": controller_port}
+        self.state_path.write_text(json.dumps(state, indent=2) + "\n")
+        log.info("broker.formatted", data_dir=str(self.data_dir), cluster_id=cluster_id, port=port)
+
+    def start(self) -> BrokerStatus:
+        """Start the broker if it is not running and wait until it answers."""
+        existing = self.pid()
+        if existing is not None:
+            if broker_answers(self.bootstrap, timeout=self.settings.start_timeout_s):
+                return BrokerStatus(
+                    True, existing, self.bootstrap, str(self.data_dir), self.infra.kafka_version, already_running=True
+                )
+            raise BrokerError(f"broker process {existing} is alive but does not answer on {self.bootstrap}")
+        self.infra.ensure_jars()
+        began = time.monotonic()
+        if not self.formatted():
+            self._format()
+        port, controller_port = self.ports()
+        self._write_config(port, controller_port)
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        command = self.infra.java_command(
+            BROKER_CLASS, str(self.config_path), heap=self.settings.heap, logs_dir=self.logs_dir
+        )
+        with (self.logs_dir / "stdout.log").open("ab") as out:
+            process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        self.pid_path.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + self.settings.start_timeout_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.pid_path.unlink(missing_ok=True)
+                raise BrokerError(f"broker exited with {process.returncode} during start:\n{self._log_tail()}")
+            if broker_answers(self.bootstrap, timeout=2.0):
+                startup = time.monotonic() - began
+                log.info("broker.started", pid=process.pid, bootstrap=self.bootstrap, startup_s=round(startup, 2))
+                return BrokerStatus(
+                    True, process.pid, self.bootstrap, str(self.data_dir), self.infra.kafka_version, startup_s=startup
+                )
+            time.sleep(0.25)
+        self.stop()
+        raise BrokerError(f"broker did not answer within {self.settings.start_timeout_s:.0f}s:\n{self._log_tail()}")
+
+    def stop(self) -> bool:
+        """Stop the broker cleanly (SIGTERM, then SIGKILL after the timeout). True if one was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_path.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.stop_timeout_s
+        while time.monotonic() < deadline and _process_alive(pid):
+            self._reap(pid)
+            time.sleep(0.2)
+        if _process_alive(pid):
+            log.warning("broker.kill", pid=pid, reason="did not stop after SIGTERM")
+            os.kill(pid, signal.SIGKILL)
+            while _process_alive(pid):
+                self._reap(pid)
+                time.sleep(0.1)
+        self._reap(pid)
+        self.pid_path.unlink(missing_ok=True)
+        log.info("broker.stopped", pid=pid)
+        return True
+
+    @staticmethod
+    def _reap(pid: int) -> None:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+    def _log_tail(self, lines: int = 30) -> str:
+        path = self.logs_dir / "stdout.log"
+        if not path.exists():
+            return "(no broker output)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+__all__ = ["BrokerStatus", "LocalBroker", "free_port"]

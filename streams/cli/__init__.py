@@ -1,0 +1,33 @@
+"""The `memlane` command line: one typer app whose command groups live in sibling modules."""
+
+from __future__ import annotations
+
+import typer
+
+from streams.cli import bench_cmd, broker_cmd, publish_cmd, run_cmd, topics_cmd
+from streams.cli.context import settings_from_context
+
+app = typer.Typer(
+    name="memlane",
+    help="memlane: chat turns in, long-term memories out, over Apache Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(broker_cmd.app, name="broker")
+app.add_typer(topics_cmd.app, name="topics")
+app.command("publish")(publish_cmd.publish)
+app.command("bench")(bench_cmd.bench)
+app.command("run")(run_cmd.run)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """Read settings once (environment `MEMLANE_*`) and configure logging."""
+    ctx.obj = settings_from_context(ctx)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

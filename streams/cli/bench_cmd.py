@@ -1,0 +1,42 @@
+"""`memlane bench NAME`: run one benchmark; each prints a table and writes `bench-results/NAME.json`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from streams.cli.context import err_console, get_settings, reported_errors
+from streams.settings import Settings
+
+BenchRunner = Callable[[Settings, Path | None, Path | None, bool], Any]
+
+
+def _publish(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
+    from streams.bench import publish
+
+    return publish.run(settings, data=data, results_dir=results, messages=5000 if quick else 20000, rounds=3 if quick else 5)
+
+
+BENCHMARKS: dict[str, BenchRunner] = {
+    "publish": _publish,
+}
+
+
+def bench(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Benchmark name."),
+    data: Path = typer.Option(None, "--data", help="Input data (file or directory) where the benchmark takes one."),
+    results_dir: Path = typer.Option(None, "--results-dir", help="Where NAME.json goes (default bench-results/)."),
+    quick: bool = typer.Option(False, "--quick", help="Smaller sizes, for smoke runs."),
+) -> None:
+    """Run benchmark NAME (starts a local broker and other services if none answer, and stops them after)."""
+    runner = BENCHMARKS.get(name)
+    if runner is None:
+        err_console.print(f"unknown benchmark {name!r}; known: {', '.join(sorted(BENCHMARKS))}")
+        raise typer.Exit(2)
+    settings = get_settings(ctx)
+    with reported_errors():
+        runner(settings, data, results_dir, quick)

@@ -1,0 +1,51 @@
+"""`memlane broker start|stop|status`: the local single-node Kafka broker from `infra/kafka`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from streams.broker import LocalBroker
+from streams.cli.context import console, get_settings, reported_errors
+
+app = typer.Typer(help="Control the local single-node Kafka broker (KRaft) started from infra/.", no_args_is_help=True)
+
+
+@app.command()
+def start(ctx: typer.Context) -> None:
+    """Start the broker (formats the data directory on first use); does nothing if it is running."""
+    settings = get_settings(ctx)
+    with reported_errors():
+        status = LocalBroker(settings.broker).start()
+    if status.already_running:
+        console.print(f"broker already running: pid {status.pid} at {status.bootstrap}")
+    else:
+        console.print(
+            f"broker started: pid {status.pid} at {status.bootstrap} in {status.startup_s:.1f}s "
+            f"(Kafka {status.kafka_version}, data {status.data_dir})"
+        )
+
+
+@app.command()
+def stop(ctx: typer.Context) -> None:
+    """Stop the broker cleanly; does nothing if it is not running."""
+    settings = get_settings(ctx)
+    with reported_errors():
+        stopped = LocalBroker(settings.broker).stop()
+    console.print("broker stopped" if stopped else "broker was not running")
+
+
+@app.command()
+def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Say whether the broker runs, where, and with which data directory. Exit 3 when it is not running."""
+    settings = get_settings(ctx)
+    with reported_errors():
+        state = LocalBroker(settings.broker).status()
+    if as_json:
+        console.print_json(json.dumps(state.as_dict()))
+    else:
+        word = "running" if state.running else "not running"
+        console.print(f"broker {word}: pid {state.pid}, bootstrap {state.bootstrap}, data {state.data_dir}")
+    if not state.running:
+        raise typer.Exit(3)

@@ -1,0 +1,248 @@
+"""Pydantic models that mirror the Avro schemas in `schemas/` field for field.
+
+The `.avsc` files are the source of truth; `tests/unit/events/test_models_match_schemas.py` proves
+each model and its schema agree (names, types, nullability, defaults). Models are frozen and
+validated at the edges (publisher, CLI input); inside the pipeline they are built from decoded events.
+Timestamps are timezone-aware UTC datetimes (Avro `timestamp-millis`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def utc_now() -> datetime:
+    """Now, in UTC, truncated to milliseconds (the precision Avro keeps)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _to_utc_millis(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+    SYSTEM = "system"
+
+
+class SkipStage(StrEnum):
+    CHANGE_DETECTION = "change_detection"
+    DEDUPE = "dedupe"
+    PRIORITY = "priority"
+
+
+class MemoryKind(StrEnum):
+    FACT = "fact"
+    DECISION = "decision"
+    NEXT_STEP = "next_step"
+    ERROR = "error"
+    SUMMARY = "summary"
+
+
+class _Record(BaseModel):
+    """Base of every Avro record model: frozen, no unknown fields, UTC millisecond timestamps."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _normalise_datetimes(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return _to_utc_millis(value)
+        return value
+
+
+class EventModel(_Record):
+    """A top-level event: one Kafka message value. `avro_name` names its schema."""
+
+    avro_name: ClassVar[str] = ""
+
+
+class BlobRef(_Record):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size_bytes: int = Field(ge=0)
+    media_type: str = "text/plain"
+    preview: str = ""
+
+
+class Attachment(_Record):
+    kind: str = Field(min_length=1)
+    url: str | None = None
+    caption: str | None = None
+
+
+class ConversationTurn(EventModel):
+    avro_name: ClassVar[str] = "dev.memlane.events.ConversationTurn"
+
+    event_id: str = Field(min_length=1)
+    conversation_id: str = Field(min_length=1)
+    turn_index: int = Field(ge=0)
+    tenant_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    agent_id: str | None = None
+    platform: str = Field(min_length=1)
+    role: Role
+    speaker: str | None = None
+    content: str | None = None
+    content_ref: BlobRef | None = None
+    tool_name: str | None = None
+    tool_output_bytes: int | None = Field(default=None, ge=0)
+    token_count: int = Field(ge=0)
+    context_tokens_used: int | None = Field(default=None, ge=0)
+    context_tokens_limit: int | None = Field(default=None, gt=0)
+    attachments: tuple[Attachment, ...] = ()
+    session_id: str | None = None
+    event_time: datetime
+    published_at: datetime = Field(default_factory=utc_now)
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("content_ref")
+    @classmethod
+    def _content_or_ref(cls, value: BlobRef | None, info: Any) -> BlobRef | None:
+        if value is None and info.data.get("content") is None:
+            raise ValueError("a turn needs content or content_ref")
+        return value
+
+    def text(self) -> str:
+        """The turn's inline text, or the preview of its offloaded content."""
+        if self.content is not None:
+            return self.content
+        return self.content_ref.preview if self.content_ref else ""
+
+
+class SkipRecord(EventModel):
+    avro_name: ClassVar[str] = "dev.memlane.events.SkipRecord"
+
+    skip_id: str
+    event_id: str
+    conversation_id: str
+    turn_index: int
+    tenant_id: str
+    user_id: str
+    stage: SkipStage
+    reason: str
+    detail: str = ""
+    scores: dict[str, float] = Field(default_factory=dict)
+    cues: tuple[str, ...] = ()
+    token_count: int
+    source_partition: int | None = None
+    source_offset: int | None = None
+    event_time: datetime
+    recorded_at: datetime = Field(default_factory=utc_now)
+
+
+class WindowTurn(_Record):
+    event_id: str
+    turn_index: int
+    role: Role
+    speaker: str | None = None
+    content: str | None = None
+    content_ref: BlobRef | None = None
+    tool_name: str | None = None
+    token_count: int
+    priority: float = 0.0
+    priority_class: str = "fact"
+    event_time: datetime
+    source_partition: int | None = None
+    source_offset: int | None = None
+
+
+class ExtractionRequest(EventModel):
+    avro_name: ClassVar[str] = "dev.memlane.events.ExtractionRequest"
+
+    request_id: str
+    conversation_id: str
+    tenant_id: str
+    user_id: str
+    agent_id: str | None = None
+    first_turn_index: int
+    last_turn_index: int
+    turns: tuple[WindowTurn, ...]
+    context_refs: tuple[BlobRef, ...] = ()
+    priority: float
+    priority_class: str
+    trigger: str
+    route: str = "auto"
+    token_count: int
+    cues: tuple[str, ...] = ()
+    source_topic: str | None = None
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Memory(_Record):
+    memory_id: str
+    kind: MemoryKind
+    text: str = Field(min_length=1)
+    subject: str | None = None
+    confidence: float = Field(ge=0.0, le=1.0)
+    priority: float = 0.5
+    source_turn_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    event_time: datetime
+
+
+class Lineage(_Record):
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    turn_topic: str | None = None
+    first_turn_index: int
+    last_turn_index: int
+    turn_offsets: tuple[int, ...] = ()
+    window_blob: str | None = None
+
+
+class MemoryBatch(EventModel):
+    avro_name: ClassVar[str] = "dev.memlane.events.MemoryBatch"
+
+    batch_id: str
+    request_id: str
+    conversation_id: str
+    tenant_id: str
+    user_id: str
+    agent_id: str | None = None
+    extractor: str
+    extractor_version: str
+    model: str | None = None
+    prompt_version: str | None = None
+    memories: tuple[Memory, ...]
+    lineage: Lineage
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class UsageRecord(EventModel):
+    avro_name: ClassVar[str] = "dev.memlane.events.UsageRecord"
+
+    usage_id: str
+    request_id: str
+    conversation_id: str
+    tenant_id: str
+    provider: str
+    model: str
+    tokens_in: int = Field(ge=0)
+    tokens_out: int = Field(ge=0)
+    latency_ms: float = Field(ge=0.0)
+    cost_usd: float = Field(ge=0.0)
+    outcome: str
+    error_class: str | None = None
+    attempt: int = 1
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+EVENT_MODELS: tuple[type[EventModel], ...] = (
+    ConversationTurn,
+    SkipRecord,
+    ExtractionRequest,
+    MemoryBatch,
+    UsageRecord,
+)

@@ -1,0 +1,74 @@
+"""JSONL turn files: one ConversationTurn per line, validated before anything is sent.
+
+Required per line: conversation_id, turn_index, user_id, role, content (or content_ref), event_time.
+Filled in when absent: event_id (derived from conversation and turn index), tenant_id and platform
+(from the caller), token_count (estimated). Errors name the line number and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from streams.errors import ValidationError
+from streams.events.models import ConversationTurn
+from streams.ingest.defaults import derived_event_id, token_count_for
+
+
+@dataclass(frozen=True)
+class ParsedLine:
+    """One line of a JSONL file: the turn, or the error that rejects it."""
+
+    line: int
+    turn: ConversationTurn | None
+    error: ValidationError | None
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(line)"
+
+
+def parse_turn_line(text: str, line: int, *, tenant_id: str, platform: str) -> ConversationTurn:
+    """Parse one JSONL line into a validated turn, or raise ValidationError naming line and field."""
+    try:
+        raw: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"line {line}: not valid JSON ({exc.msg} at column {exc.colno})", line=line) from exc
+    if not isinstance(raw, dict):
+        raise ValidationError(f"line {line}: expected a JSON object, got {type(raw).__name__}", line=line)
+    raw.setdefault("tenant_id", tenant_id)
+    raw.setdefault("platform", platform)
+    if "conversation_id" in raw and "turn_index" in raw and "event_id" not in raw:
+        try:
+            raw["event_id"] = derived_event_id(str(raw["conversation_id"]), int(raw["turn_index"]))
+        except (TypeError, ValueError):
+            pass  # turn_index invalid: validation below names it
+    if "token_count" not in raw and isinstance(raw.get("content"), str):
+        raw["token_count"] = token_count_for(raw["content"])
+    try:
+        return ConversationTurn.model_validate(raw)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_name(first["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ValidationError(f"line {line}: field '{field}': {first['msg']}{more}", field=field, line=line) from exc
+
+
+def read_turns_jsonl(path: Path, *, tenant_id: str, platform: str = "jsonl") -> Iterator[ParsedLine]:
+    """Every non-blank line of `path`, parsed; invalid lines come back with their error."""
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield ParsedLine(number, parse_turn_line(text, number, tenant_id=tenant_id, platform=platform), None)
+            except ValidationError as error:
+                yield ParsedLine(number, None, error)
+
+
+__all__ = ["ParsedLine", "parse_turn_line", "read_turns_jsonl"]

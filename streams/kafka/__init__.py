@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by every component: topic catalogue and provisioning, producers, consumers, headers."""

@@ -1,0 +1,68 @@
+"""The topic catalogue: every memlane topic declared once with its partitions, retention and policies.
+
+Names come from `Settings.topics`; this module owns what each topic is for and how it is configured.
+Provisioning (creating, comparing) lives in `streams.kafka.provision`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streams.settings import Settings
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """How one topic must be configured."""
+
+    name: str
+    purpose: str
+    partitions: int
+    retention_ms: int
+    cleanup_policy: str = "delete"
+    min_insync_replicas: int = 1
+    replication_factor: int = 1
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def configs(self) -> dict[str, str]:
+        """Topic-level configs as Kafka names them."""
+        return {
+            "retention.ms": str(self.retention_ms),
+            "cleanup.policy": self.cleanup_policy,
+            "min.insync.replicas": str(self.min_insync_replicas),
+            **self.extra,
+        }
+
+
+def topic_catalogue(settings: Settings) -> list[TopicSpec]:
+    """Every topic memlane owns, configured for this deployment."""
+    names = settings.topics
+    partitions = settings.broker.default_partitions
+    replicas = settings.topic_replication_factor
+    min_isr = min(settings.topic_min_insync_replicas, replicas)
+
+    def spec(name: str, purpose: str, days: int, parts: int = partitions) -> TopicSpec:
+        return TopicSpec(
+            name=name,
+            purpose=purpose,
+            partitions=parts,
+            retention_ms=days * DAY_MS,
+            min_insync_replicas=min_isr,
+            replication_factor=replicas,
+            extra={"message.timestamp.type": "CreateTime"},
+        )
+
+    return [
+        spec(names.turns, "ConversationTurn events from chat platforms (key conversation_id)", 90),
+        spec(names.skipped, "SkipRecord audit: why a turn did not reach the LLM", 30),
+        spec(names.requests, "ExtractionRequest windows for the extraction workers", 14),
+        spec(names.memories, "MemoryBatch results with lineage", 90),
+        spec(names.dlq, "raw ExtractionRequest bytes that failed extraction, with memlane.error.* headers", 30),
+        spec(names.quarantine, "undecodable input, raw bytes with memlane.error.* headers", 30),
+        spec(names.usage, "UsageRecord per LLM call: tokens, latency, cost", 90),
+    ]
+
+
+__all__ = ["DAY_MS", "TopicSpec", "topic_catalogue"]

@@ -1,0 +1,39 @@
+"""Structured logging for every memlane process (structlog over the standard library).
+
+Console output for people by default, one JSON object per line with `MEMLANE_LOG_JSON=true`.
+Settings and secrets are never logged raw: log `settings.safe_dump()` if anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
+    """Configure structlog and stdlib logging once per process; logs go to stderr."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+__all__ = ["configure_logging"]

@@ -1,0 +1,128 @@
+"""`TurnPublisher`: what chat platforms use to publish conversation turns into memlane.
+
+Each turn is a validated `ConversationTurn`, Avro-encoded by the configured codec, keyed by
+`conversation_id` (so a conversation keeps its order on one partition), and sent through the
+idempotent acks=all producer. Delivery reports reach the caller's callback and the running
+`PublishSummary`; `close()` flushes and says how many were sent and how many failed — a failed
+delivery is reported, never silently dropped. Content over the claim-check threshold is stored in
+the blob store first (when one is given) and the event carries a BlobRef and a short preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Protocol
+
+from streams.events.codec import EventCodec, codec_for
+from streams.events.models import BlobRef, ConversationTurn
+from streams.kafka.producer import DeliveryCallback, ReliableProducer
+from streams.settings import Settings
+
+
+class ClaimCheck(Protocol):
+    """Stores large content and returns a reference to it (the blob store's claim-check)."""
+
+    def offload(self, turn: ConversationTurn) -> ConversationTurn: ...
+
+
+@dataclass
+class PublishSummary:
+    """Counts for one publishing session."""
+
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    rejected: int = 0
+    offloaded: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "rejected": self.rejected,
+            "offloaded": self.offloaded,
+        }
+
+
+class TurnPublisher:
+    """Publishes ConversationTurn events to the turns topic. Use as a context manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        codec: EventCodec | None = None,
+        claim_check: ClaimCheck | None = None,
+        topic: str | None = None,
+        **producer_overrides: Any,
+    ) -> None:
+        self.settings = settings
+        self.topic = topic or settings.topics.turns
+        self.codec = codec or codec_for(settings.schema_registry_url, settings.schema_registry_config())
+        self.claim_check = claim_check
+        self.producer = ReliableProducer(settings, **producer_overrides)
+        self.summary = PublishSummary()
+
+    def publish(self, turn: ConversationTurn, on_delivery: DeliveryCallback | None = None) -> None:
+        """Encode and queue one turn; its delivery report arrives through `on_delivery` and the summary."""
+        if self.claim_check is not None and turn.content is not None:
+            offloaded = self.claim_check.offload(turn)
+            if offloaded is not turn:
+                self.summary.offloaded += 1
+                turn = offloaded
+        value = self.codec.encode(turn, self.topic)
+        self.producer.send(
+            self.topic,
+            value,
+            key=turn.conversation_id.encode("utf-8"),
+            on_delivery=on_delivery,
+            timestamp_ms=int(turn.event_time.timestamp() * 1000),
+        )
+        self.summary.sent += 1
+
+    def publish_encoded(self, key: bytes, value: bytes, on_delivery: DeliveryCallback | None = None) -> None:
+        """Queue a turn that is already encoded (replays, tools)."""
+        self.producer.send(self.topic, value, key=key, on_delivery=on_delivery)
+        self.summary.sent += 1
+
+    def poll(self, timeout: float = 0.0) -> None:
+        """Serve delivery callbacks."""
+        self.producer.poll(timeout)
+
+    def _sync_summary(self) -> PublishSummary:
+        summary = self.summary
+        summary.delivered = self.producer.delivered
+        summary.failed = self.producer.failed
+        summary.failures = [f"{r.key!r}: {r.error}" for r in self.producer.errors[:100]]
+        return summary
+
+    def flush(self, timeout: float = 60.0) -> PublishSummary:
+        """Wait for every delivery report; the summary then counts delivered and failed turns."""
+        try:
+            self.producer.flush(timeout)
+        finally:
+            self._sync_summary()
+        return self.summary
+
+    def close(self, timeout: float = 60.0) -> PublishSummary:
+        """Flush everything; the summary then accounts for every turn sent."""
+        return self.flush(timeout)
+
+    def __enter__(self) -> TurnPublisher:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def blob_ref_preview(content: str, sha256: str, size_bytes: int, media_type: str, preview_chars: int) -> BlobRef:
+    """The BlobRef an offloaded turn carries."""
+    return BlobRef(sha256=sha256, size_bytes=size_bytes, media_type=media_type, preview=content[:preview_chars])
+
+
+__all__ = ["ClaimCheck", "PublishSummary", "TurnPublisher", "blob_ref_preview"]

@@ -1,0 +1,309 @@
+"""Server plumbing shared by the fake Ollama and Anthropic servers.
+
+Owns the parts that do not depend on the protocol: a `ThreadingHTTPServer` on 127.0.0.1 in a background
+thread, start / stop / pause / resume on one port, tracking of open connections so that stopping or
+pausing aborts them and never leaks a thread, and writing the outcomes of `streams.testing.replies`.
+
+A protocol module subclasses `StubServer` and implements `dispatch(request) -> Outcome` and
+`error_reply(status, message)`. Outcomes marked `gated` are sent inside the parallelism gate of its
+`StubScript`, after the scripted latency, like a model server with a fixed number of slots
+(`OLLAMA_NUM_PARALLEL`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+from urllib.parse import urlsplit
+
+from streams.testing.replies import Hang, Outcome, Reply, Reset, StubRequest
+from streams.testing.script import ConcurrencyGate, StubScript, StubStats
+
+log = logging.getLogger(__name__)
+
+KindT = TypeVar("KindT", bound=str)
+_JOIN_SECONDS = 10.0
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """One listening generation: tracks its connections so closing it aborts them all."""
+
+    allow_reuse_address = True
+
+    def __init__(self, owner: StubServer[Any], port: int) -> None:
+        self.owner = owner
+        self.closing = threading.Event()
+        self._conn_lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._workers: list[threading.Thread] = []
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().get_request()
+        with self._conn_lock:
+            self._conns.add(conn)
+        return conn, addr
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        worker = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=f"{self.owner.name}-conn",
+            daemon=True,
+        )
+        with self._conn_lock:
+            self._workers = [w for w in self._workers if w.is_alive()]
+            self._workers.append(worker)
+        worker.start()
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._conn_lock:
+            workers = list(self._workers)
+        for worker in workers:
+            worker.join(_JOIN_SECONDS)
+            if worker.is_alive():
+                log.warning(
+                    "%s: a connection thread did not finish within %ss", self.owner.name, _JOIN_SECONDS
+                )
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conn_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug(
+            "%s: connection from %s ended with an error", self.owner.name, client_address, exc_info=True
+        )
+
+    def abort_connections(self) -> None:
+        with self._conn_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "memlane-fake"
+    sys_version = ""
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s: " + format, self.server.owner.name, *args)
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        owner = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        path = urlsplit(self.path).path
+        request = StubRequest(self.command, path, headers, body, self.server.closing)
+        try:
+            outcome = owner.dispatch(request)
+        except Exception as exc:
+            log.exception("%s: dispatch of %s %s failed", owner.name, self.command, path)
+            outcome = owner.error_reply(500, f"fake server bug: {exc!r}")
+        if not outcome.gated:
+            self._emit(outcome, request)
+            return
+        with owner.script.gate:
+            if request.sleep(owner.script.latency):
+                self._emit(outcome, request)
+            else:
+                self.close_connection = True
+
+    def _emit(self, outcome: Outcome, request: StubRequest) -> None:
+        owner = self.server.owner
+        if isinstance(outcome, Reset):
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            return
+        if isinstance(outcome, Hang):
+            self.close_connection = True
+            self._hang(outcome.seconds, request.closing)
+            return
+        self.send_response(outcome.status)
+        for key, value in outcome.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", outcome.content_type)
+        if isinstance(outcome, Reply):
+            body = outcome.body() if callable(outcome.body) else outcome.body
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in outcome.chunks:
+                if chunk:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        owner.stats.record_status(outcome.status)
+
+    def _hang(self, seconds: float, closing: threading.Event) -> None:
+        deadline = time.monotonic() + seconds
+        while not closing.wait(0.02) and time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable:
+                continue
+            try:
+                if not self.connection.recv(1, socket.MSG_PEEK):
+                    return
+            except OSError:
+                return
+
+
+class StubServer(Generic[KindT]):
+    """A local HTTP server on 127.0.0.1 with a fixed port once bound; a context manager.
+
+    Subclasses implement `dispatch` and `error_reply`. `pause()` closes the listening socket and aborts
+    open connections (clients get 'connection refused'); `resume()` listens again on the same port.
+    """
+
+    name = "stub"
+
+    def __init__(self, script: StubScript[KindT], *, port: int = 0) -> None:
+        self.script = script
+        self.stats = StubStats()
+        self._port = port
+        self._lock = threading.Lock()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._paused = False
+
+    def dispatch(self, request: StubRequest) -> Outcome:
+        """Answer one request (override)."""
+        raise NotImplementedError
+
+    def error_reply(self, status: int, message: str) -> Reply:
+        """An error response in the protocol's own shape (override)."""
+        raise NotImplementedError
+
+    @property
+    def port(self) -> int:
+        """The bound port (0 before the first `start()`)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL for clients, e.g. ``http://127.0.0.1:54321``."""
+        if not self._port:
+            raise RuntimeError(f"{self.name} server was never started")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def start(self) -> Self:
+        """Bind (first time: an OS-chosen port) and serve in a background thread."""
+        with self._lock:
+            if self._httpd is not None:
+                return self
+            httpd = _HTTPServer(self, self._port)
+            self._port = httpd.server_address[1]
+            thread = threading.Thread(
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"{self.name}-serve",
+                daemon=True,
+            )
+            thread.start()
+            self._httpd, self._thread, self._paused = httpd, thread, False
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: close the listener, abort connections and join every server thread."""
+        with self._lock:
+            httpd, thread = self._httpd, self._thread
+            self._httpd, self._thread = None, None
+        if httpd is None or thread is None:
+            return
+        httpd.closing.set()
+        httpd.shutdown()
+        httpd.abort_connections()
+        httpd.server_close()
+        thread.join()
+
+    def pause(self) -> None:
+        """Go down: new connections are refused until `resume()`; in-flight requests are aborted."""
+        self.stop()
+        self._paused = True
+
+    def resume(self) -> None:
+        """Listen again on the same port after `pause()`."""
+        if not self._paused:
+            raise RuntimeError(f"{self.name} server is not paused")
+        self.start()
+
+    def fail_next(self, n: int, kind: KindT) -> None:
+        """Shortcut for `script.fail_next`."""
+        self.script.fail_next(n, kind)
+
+    @property
+    def gate(self) -> ConcurrencyGate:
+        return self.script.gate
+
+    @property
+    def max_concurrency(self) -> int:
+        """Most requests ever processed at once (inside the parallelism gate)."""
+        return self.script.gate.max_in_flight
+
+    def request_count(self, path: str | None = None) -> int:
+        """Requests received on `path` (every path when None)."""
+        counts = self.stats.requests_by_path()
+        return sum(counts.values()) if path is None else counts.get(path, 0)
+
+    @property
+    def error_count(self) -> int:
+        """Responses sent with a status of 400 or more."""
+        return sum(n for status, n in self.stats.statuses().items() if status >= 400)
+
+    def received(self, path: str | None = None) -> list[Any]:
+        """Decoded JSON bodies of the last 1000 requests (None for bodies that were not JSON)."""
+        return self.stats.bodies(path)
+
+    def reset_stats(self) -> None:
+        self.stats.reset()
+        self.script.gate.reset()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+__all__ = ["StubServer"]
