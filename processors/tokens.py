@@ -39,9 +39,7 @@ def estimate_tokens(text: str) -> int:
         first = piece[0]
         if first.isdigit():
             total += math.ceil(len(piece) / 3)
-        elif _CJK.match(first) or not first.isalpha():
-            total += 1
-        elif len(piece) <= _SHORT_WORD:
+        elif _CJK.match(first) or not first.isalpha() or len(piece) <= _SHORT_WORD:
             total += 1
         else:
             total += 1 + math.ceil((len(piece) - _SHORT_WORD) / _LONG_WORD_CHARS)

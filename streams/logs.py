@@ -12,6 +12,19 @@ import sys
 import structlog
 
 
+class _StderrLogger:
+    """Writes each rendered line to whatever `sys.stderr` is now (CLI runners swap it)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: object) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     """Configure structlog and stdlib logging once per process; logs go to stderr."""
     numeric = logging.getLevelName(level.upper())
@@ -31,7 +44,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=True,
     )
 

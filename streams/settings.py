@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from processors.settings import ProcessorSettings
 from processors.extraction.settings import ExtractionSettings
+from processors.settings import ProcessorSettings
 from sinks.settings import SinkSettings
 from streams.errors import ConfigError
 

@@ -293,9 +293,7 @@ def _rows(m: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def run(
-    data_dir: Path = DEFAULT_DATA_DIR, results_dir: Path | None = None, level: int = 10
-) -> dict[str, Any]:
+def run(data_dir: Path = DEFAULT_DATA_DIR, results_dir: Path | None = None, level: int = 10) -> dict[str, Any]:
     """Run the benchmark, print the table, write `<results_dir>/offload.json` and return its contents."""
     corpus = load_corpus(Path(data_dir))
     chunks = _chunks(corpus)
@@ -317,9 +315,7 @@ def run(
         "raw_bytes": m["stats"].raw_bytes,
         "compressed_bytes": m["stats"].compressed_bytes,
         "on_disk_bytes": m["allocated_bytes"],
-        "on_disk_ratio": m["stats"].raw_bytes / m["allocated_bytes"]
-        if m["allocated_bytes"]
-        else float("nan"),
+        "on_disk_ratio": m["stats"].raw_bytes / m["allocated_bytes"] if m["allocated_bytes"] else float("nan"),
         "tool_outputs_seen": len(corpus.tool_outputs),
         "tool_outputs_offloaded": m["offloaded"],
         "duplicate_puts_first_pass": m["duplicates"],

@@ -98,7 +98,9 @@ def run(
         admin = AdminClient(live.kafka_config())
         suffix = uuid.uuid4().hex[:8]
         topics = {"ours": f"bench.publish.ours.{suffix}", "raw": f"bench.publish.raw.{suffix}"}
-        for future in admin.create_topics([NewTopic(t, num_partitions=6, replication_factor=1) for t in topics.values()]).values():
+        for future in admin.create_topics(
+            [NewTopic(t, num_partitions=6, replication_factor=1) for t in topics.values()]
+        ).values():
             future.result(30)
         rows: list[dict[str, Any]] = []
         try:

@@ -7,6 +7,7 @@ Every benchmark ends with `write_report(name, ...)`: the table is what a person 
 from __future__ import annotations
 
 import json
+import math
 import platform
 import statistics
 import time
@@ -35,7 +36,7 @@ def median(values: Iterable[float]) -> float:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        if value != value:  # NaN
+        if math.isnan(value):
             return "n/a"
         if abs(value) >= 1000:
             return f"{value:,.0f}"

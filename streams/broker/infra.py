@@ -90,14 +90,21 @@ class KafkaInfra:
             raise BrokerError("a Java runtime (JDK 17+) is required to run the Kafka broker")
         return found
 
-    def java_command(self, main_class: str, *args: str, heap: str | None = None, logs_dir: Path | None = None) -> list[str]:
+    def java_command(
+        self,
+        main_class: str,
+        *args: str,
+        heap: str | None = None,
+        logs_dir: Path | None = None,
+        tool: bool = False,
+    ) -> list[str]:
         command = [self.java()]
         if heap:
             command += [f"-Xms{heap}", f"-Xmx{heap}"]
         command += [
             "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={self.log4j_config}",
+            f"-Dlog4j2.configurationFile={self.root / 'log4j2-tools.yaml' if tool else self.log4j_config}",
         ]
         if logs_dir is not None:
             command.append(f"-Dkafka.logs.dir={logs_dir}")
@@ -108,7 +115,7 @@ class KafkaInfra:
         """Run one of Kafka's command-line tools to completion."""
         self.ensure_jars()
         return subprocess.run(
-            self.java_command(main_class, *args, heap="256m"),
+            self.java_command(main_class, *args, heap="256m", tool=True),
             capture_output=True,
             text=True,
             timeout=timeout,

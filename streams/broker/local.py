@@ -169,7 +169,13 @@ class LocalBroker:
         if not cluster_id:
             raise BrokerError(f"kafka-storage random-uuid failed: {uuid.stderr[-1000:]}")
         result = self.infra.run_tool(
-            STORAGE_TOOL_CLASS, "format", "--standalone", "--cluster-id", cluster_id, "--config", str(self.config_path)
+            STORAGE_TOOL_CLASS,
+            "format",
+            "--standalone",
+            "--cluster-id",
+            cluster_id,
+            "--config",
+            str(self.config_path),
         )
         if result.returncode != 0:
             raise BrokerError(f"kafka-storage format failed: {result.stdout[-1000:]}{result.stderr[-1000:]}")
@@ -183,7 +189,12 @@ class LocalBroker:
         if existing is not None:
             if broker_answers(self.bootstrap, timeout=self.settings.start_timeout_s):
                 return BrokerStatus(
-                    True, existing, self.bootstrap, str(self.data_dir), self.infra.kafka_version, already_running=True
+                    True,
+                    existing,
+                    self.bootstrap,
+                    str(self.data_dir),
+                    self.infra.kafka_version,
+                    already_running=True,
                 )
             raise BrokerError(f"broker process {existing} is alive but does not answer on {self.bootstrap}")
         self.infra.ensure_jars()
@@ -198,7 +209,11 @@ class LocalBroker:
         )
         with (self.logs_dir / "stdout.log").open("ab") as out:
             process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         self.pid_path.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + self.settings.start_timeout_s
@@ -210,7 +225,12 @@ class LocalBroker:
                 startup = time.monotonic() - began
                 log.info("broker.started", pid=process.pid, bootstrap=self.bootstrap, startup_s=round(startup, 2))
                 return BrokerStatus(
-                    True, process.pid, self.bootstrap, str(self.data_dir), self.infra.kafka_version, startup_s=startup
+                    True,
+                    process.pid,
+                    self.bootstrap,
+                    str(self.data_dir),
+                    self.infra.kafka_version,
+                    startup_s=startup,
                 )
             time.sleep(0.25)
         self.stop()

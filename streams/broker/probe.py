@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -20,7 +21,7 @@ def _tcp_open(bootstrap: str) -> bool:
     return False
 
 
-def broker_answers(bootstrap: str, timeout: float = 5.0, extra_conf: dict[str, object] | None = None) -> bool:
+def broker_answers(bootstrap: str, timeout: float = 5.0, extra_conf: dict[str, Any] | None = None) -> bool:
     """True when a broker at `bootstrap` returns cluster metadata within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not _tcp_open(bootstrap):

@@ -17,7 +17,9 @@ BenchRunner = Callable[[Settings, Path | None, Path | None, bool], Any]
 def _publish(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
     from streams.bench import publish
 
-    return publish.run(settings, data=data, results_dir=results, messages=5000 if quick else 20000, rounds=3 if quick else 5)
+    return publish.run(
+        settings, data=data, results_dir=results, messages=5000 if quick else 20000, rounds=3 if quick else 5
+    )
 
 
 BENCHMARKS: dict[str, BenchRunner] = {

@@ -14,7 +14,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from streams.cli.context import EXIT_ERROR, EXIT_INVALID_INPUT, console, err_console, get_settings, reported_errors
+from streams.cli.context import (
+    EXIT_ERROR,
+    EXIT_INVALID_INPUT,
+    console,
+    err_console,
+    get_settings,
+    reported_errors,
+)
 from streams.errors import ValidationError
 from streams.events.models import ConversationTurn
 from streams.ingest import locomo_turns, read_turns_jsonl

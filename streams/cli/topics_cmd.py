@@ -36,7 +36,8 @@ def create(
 
 @app.command("list")
 def list_topics(
-    ctx: typer.Context, all_topics: bool = typer.Option(False, "--all", help="Include topics memlane does not own.")
+    ctx: typer.Context,
+    all_topics: bool = typer.Option(False, "--all", help="Include topics memlane does not own."),
 ) -> None:
     """List topics with partitions, replication, retention and cleanup policy."""
     settings = get_settings(ctx)

@@ -67,9 +67,7 @@ def _expand(node: Any, namespace: str | None, named: dict[str, dict[str, Any]], 
         out = {**node, "name": full}
         out.pop("namespace", None)
         if kind in ("record", "error"):
-            out["fields"] = [
-                {**fld, "type": _expand(fld["type"], own_ns, named, defined)} for fld in node["fields"]
-            ]
+            out["fields"] = [{**fld, "type": _expand(fld["type"], own_ns, named, defined)} for fld in node["fields"]]
         return out
     if kind == "array":
         return {**node, "items": _expand(node["items"], namespace, named, defined)}
@@ -80,11 +78,19 @@ def _expand(node: Any, namespace: str | None, named: dict[str, dict[str, Any]], 
     return node
 
 
+def crc64_fingerprint(canonical_form: str) -> bytes:
+    """CRC-64-AVRO of a Parsing Canonical Form, as the 8 little-endian bytes single-object encoding carries.
+
+    (fastavro renders the fingerprint as the hex of those little-endian bytes.)
+    """
+    return bytes.fromhex(fingerprint(canonical_form, "CRC-64-AVRO"))
+
+
 def make_version(schema: dict[str, Any]) -> SchemaVersion:
     """Build a SchemaVersion from a self-contained schema (all named types defined inline)."""
     parsed = parse_schema(schema)
     canonical = to_parsing_canonical_form(parsed)
-    fp = int(fingerprint(canonical, "CRC-64-AVRO"), 16).to_bytes(8, "little")
+    fp = crc64_fingerprint(canonical)
     return SchemaVersion(
         full_name=_full_name(schema["name"], schema.get("namespace")),
         schema=schema,
@@ -151,4 +157,11 @@ def shipped_catalogue() -> SchemaCatalogue:
     return SchemaCatalogue(load_schema_dir(SCHEMA_DIR).values())
 
 
-__all__ = ["SchemaCatalogue", "SchemaVersion", "load_schema_dir", "make_version", "shipped_catalogue"]
+__all__ = [
+    "SchemaCatalogue",
+    "SchemaVersion",
+    "crc64_fingerprint",
+    "load_schema_dir",
+    "make_version",
+    "shipped_catalogue",
+]

@@ -37,9 +37,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 def to_avro_dict(model: BaseModel) -> dict[str, Any]:
     """A model as the plain dict fastavro writes (enums as symbols, tuples as lists, times as epoch ms)."""
     plain = _PLAIN
-    return {
-        name: value if type(value) in plain else _to_avro_value(value) for name, value in model.__dict__.items()
-    }
+    return {name: value if type(value) in plain else _to_avro_value(value) for name, value in model.__dict__.items()}
 
 
 def _epoch_millis(value: datetime) -> int:
@@ -149,9 +147,7 @@ class SingleObjectCodec:
         if len(raw) < _HEADER_LEN:
             raise MalformedMessageError(f"message of {len(raw)} bytes is too short for Avro", raw=raw)
         if raw[:2] != SINGLE_OBJECT_MAGIC:
-            raise MalformedMessageError(
-                f"not Avro single-object encoding: header {raw[:2].hex()} != c301", raw=raw
-            )
+            raise MalformedMessageError(f"not Avro single-object encoding: header {raw[:2].hex()} != c301", raw=raw)
         writer = self.catalogue.by_fingerprint(raw[2:_HEADER_LEN], raw=raw)
         body = io.BytesIO(raw)
         body.seek(_HEADER_LEN)
@@ -240,7 +236,8 @@ def codec_for(schema_registry_url: str | None, registry_conf: dict[str, str] | N
         return SingleObjectCodec()
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    return SchemaRegistryCodec(SchemaRegistryClient({"url": schema_registry_url, **(registry_conf or {})}))
+    # new_client serves mock:// URLs with the client's in-memory registry (used in tests)
+    return SchemaRegistryCodec(SchemaRegistryClient.new_client({"url": schema_registry_url, **(registry_conf or {})}))
 
 
 __all__ = [

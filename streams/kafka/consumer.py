@@ -28,6 +28,11 @@ AT_LEAST_ONCE_CONF: dict[str, Any] = {
 }
 
 
+_LEADERSHIP_MOVING = frozenset(
+    {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError._TRANSPORT}
+)
+
+
 def make_consumer(settings: Settings, group_id: str, **overrides: Any) -> Consumer:
     """A consumer in `group_id` configured for at-least-once processing."""
     return Consumer(settings.kafka_config(**{"group.id": group_id, **AT_LEAST_ONCE_CONF, **overrides}))
@@ -39,8 +44,18 @@ def end_offsets(consumer: Consumer, topic: str, timeout: float = 30.0) -> dict[i
     if topic not in metadata.topics or metadata.topics[topic].error is not None:
         raise MemlaneError(f"topic {topic} does not exist")
     marks: dict[int, tuple[int, int]] = {}
+    deadline = time.monotonic() + timeout
     for partition in metadata.topics[topic].partitions:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+        while True:
+            try:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+                break
+            except KafkaException as exc:
+                error = exc.args[0]
+                moving = error.code() in _LEADERSHIP_MOVING or error.retriable()
+                if not moving or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)  # leadership moving (new topic): ask again
         marks[partition] = (low, high)
     return marks
 

@@ -64,7 +64,9 @@ class ErrorInfo:
         )
 
 
-def without_error_headers(headers: Sequence[tuple[str, bytes | str | None]] | None) -> list[tuple[str, bytes]]:
+def without_error_headers(
+    headers: Sequence[tuple[str, bytes | str | None]] | None,
+) -> list[tuple[str, bytes]]:
     """The non-error headers of a message (to re-drive it with its original metadata)."""
     kept: list[tuple[str, bytes]] = []
     for key, value in headers or ():

@@ -89,6 +89,7 @@ class ReliableProducer:
         self,
         topic: str,
         value: bytes,
+        *,
         key: bytes | str | None = None,
         headers: Sequence[tuple[str, bytes]] | None = None,
         on_delivery: DeliveryCallback | None = None,
@@ -131,7 +132,9 @@ class ReliableProducer:
             first = self.errors[0]
             count = self.failed
             self.errors.clear()
-            raise DeliveryError(f"{count} message(s) failed delivery; first: {first.topic}: {first.error}", key=first.key)
+            raise DeliveryError(
+                f"{count} message(s) failed delivery; first: {first.topic}: {first.error}", key=first.key
+            )
 
     @property
     def raw(self) -> Producer:

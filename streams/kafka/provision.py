@@ -7,6 +7,7 @@ differ is reported field by field (never silently altered). `describe_topics` ba
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,14 +84,32 @@ def differences(spec: TopicSpec, state: TopicState) -> list[str]:
         found.append(f"partitions: cluster has {state.partitions}, catalogue wants {spec.partitions}")
     if state.replication_factor != spec.replication_factor:
         found.append(
-            f"replication factor: cluster has {state.replication_factor}, "
-            f"catalogue wants {spec.replication_factor}"
+            f"replication factor: cluster has {state.replication_factor}, catalogue wants {spec.replication_factor}"
         )
     for key, wanted in spec.configs().items():
         actual = state.configs.get(key)
         if actual != wanted:
             found.append(f"{key}: cluster has {actual}, catalogue wants {wanted}")
     return found
+
+
+def wait_for_leaders(admin: AdminClient, names: Sequence[str], timeout: float = _TIMEOUT_S) -> None:
+    """Block until every partition of `names` has a leader (new topics need a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        metadata = admin.list_topics(timeout=timeout)
+        pending = [
+            name
+            for name in names
+            if name not in metadata.topics
+            or not metadata.topics[name].partitions
+            or any(p.leader < 0 for p in metadata.topics[name].partitions.values())
+        ]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise TopicError(f"topics without partition leaders after {timeout:.0f}s: {', '.join(pending)}")
+        time.sleep(0.1)
 
 
 def provision(admin: AdminClient, specs: Sequence[TopicSpec]) -> ProvisionReport:
@@ -116,9 +135,12 @@ def provision(admin: AdminClient, specs: Sequence[TopicSpec]) -> ProvisionReport
             except KafkaException as exc:
                 error = exc.args[0]
                 if getattr(error, "name", lambda: "")() == "TOPIC_ALREADY_EXISTS":
-                    existing.update(describe_topics(admin, [name]))  # created concurrently
+                    wait_for_leaders(admin, [name])  # created concurrently, or metadata was behind
+                    existing.update(describe_topics(admin, [name]))
                     continue
                 raise TopicError(f"cannot create topic {name}: {error}") from exc
+    if report.created:
+        wait_for_leaders(admin, report.created)
     for spec in specs:
         if spec.name in report.created:
             continue

@@ -145,9 +145,7 @@ class FakeAnthropicServer(StubServer[AnthropicFailure]):
         self.api_key = api_key
         self.models = frozenset(models) if models is not None else None
 
-    def error_reply(
-        self, status: int, message: str, *, kind: str = "api_error", gated: bool = False
-    ) -> Reply:
+    def error_reply(self, status: int, message: str, *, kind: str = "api_error", gated: bool = False) -> Reply:
         request_id = _new_id("req_")
         body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id}
         headers = {"request-id": request_id}
@@ -168,9 +166,7 @@ class FakeAnthropicServer(StubServer[AnthropicFailure]):
         if not self._authorized(request):
             return self.error_reply(401, "invalid x-api-key", kind="authentication_error")
         if not request.headers.get("anthropic-version"):
-            return self.error_reply(
-                400, "anthropic-version: header is required", kind="invalid_request_error"
-            )
+            return self.error_reply(400, "anthropic-version: header is required", kind="invalid_request_error")
         problem = _invalid(body)
         if problem is not None or not isinstance(body, dict):
             return self.error_reply(400, problem or "invalid request body", kind="invalid_request_error")

@@ -5,8 +5,9 @@ chunks when `stream` is true or absent, as the real server defaults), `POST /api
 `GET /api/version` and `GET /`, with the real field names, durations in nanoseconds and errors shaped
 ``{"error": "..."}``. Token counts are whitespace words, so token accounting is testable.
 
-What the model says comes from `script.responder(request_json) -> str`; by default the smallest JSON
-document valid against the request's `format` schema. Failures for model calls (chat, generate) are
+What the model says comes from `script.responder(request_json) -> str`, called when the request arrives
+(before it queues for a slot and waits out `script.latency`); by default the smallest JSON document
+valid against the request's `format` schema. Failures for model calls (chat, generate) are
 queued with `fail_next(n, kind)`:
 
 - ``malformed_json``: 200 whose content is cut-off JSON
@@ -68,9 +69,7 @@ class FakeOllamaServer(StubServer[OllamaFailure]):
         version: str = "0.12.6",
         port: int = 0,
     ) -> None:
-        script = OllamaScript(
-            responder=responder, latency=latency, parallel=parallel, hang_seconds=hang_seconds
-        )
+        script = OllamaScript(responder=responder, latency=latency, parallel=parallel, hang_seconds=hang_seconds)
         super().__init__(script, port=port)
         entries = [m if isinstance(m, FakeModel) else FakeModel(m) for m in models]
         self.models: dict[str, FakeModel] = {m.full_name: m for m in entries}
@@ -126,9 +125,7 @@ class FakeOllamaServer(StubServer[OllamaFailure]):
             return found
         body = found[0]
         messages = body.get("messages") or []
-        prompt_tokens = sum(
-            count_tokens(str(m.get("content") or "")) for m in messages if isinstance(m, dict)
-        )
+        prompt_tokens = sum(count_tokens(str(m.get("content") or "")) for m in messages if isinstance(m, dict))
         return self._complete(request, body, prompt_tokens, chat=True)
 
     def _generate(self, request: StubRequest) -> Outcome:
@@ -143,9 +140,7 @@ class FakeOllamaServer(StubServer[OllamaFailure]):
         prompt_tokens = count_tokens(prompt) + count_tokens(str(body.get("system") or ""))
         return self._complete(request, body, prompt_tokens, chat=False)
 
-    def _complete(
-        self, request: StubRequest, body: dict[str, Any], prompt_tokens: int, *, chat: bool
-    ) -> Outcome:
+    def _complete(self, request: StubRequest, body: dict[str, Any], prompt_tokens: int, *, chat: bool) -> Outcome:
         failure = self.script.take_failure()
         if failure == "timeout":
             return Hang(self.script.hang_seconds)
@@ -161,18 +156,14 @@ class FakeOllamaServer(StubServer[OllamaFailure]):
         model = str(body["model"])
 
         def frame(piece: str) -> dict[str, Any]:
-            text: dict[str, Any] = (
-                {"message": {"role": "assistant", "content": piece}} if chat else {"response": piece}
-            )
+            text: dict[str, Any] = {"message": {"role": "assistant", "content": piece}} if chat else {"response": piece}
             return {"model": model, "created_at": _now()} | text | {"done": False}
 
         def final(piece: str) -> dict[str, Any]:
             doc = frame(piece) | {"done": True, "done_reason": done_reason}
             doc |= _durations(request, prompt_tokens, count_tokens(content))
             if not chat:
-                doc["context"] = [
-                    zlib.crc32(t.encode()) % 32_000 for t in f"{body['prompt']} {content}".split()
-                ]
+                doc["context"] = [zlib.crc32(t.encode()) % 32_000 for t in f"{body['prompt']} {content}".split()]
             return doc
 
         if body.get("stream") is False:

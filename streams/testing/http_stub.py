@@ -16,6 +16,7 @@ import contextlib
 import logging
 import select
 import socket
+import socketserver
 import struct
 import threading
 import time
@@ -25,7 +26,7 @@ from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
 from streams.testing.replies import Hang, Outcome, Reply, Reset, StubRequest
-from streams.testing.script import ConcurrencyGate, StubScript, StubStats
+from streams.testing.script import StubScript, StubStats
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ class _HTTPServer(ThreadingHTTPServer):
         self._conns: set[socket.socket] = set()
         self._workers: list[threading.Thread] = []
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (socket.getfqdn), which can stall without DNS.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "127.0.0.1", self.server_address[1]
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = super().get_request()
@@ -71,9 +77,7 @@ class _HTTPServer(ThreadingHTTPServer):
         for worker in workers:
             worker.join(_JOIN_SECONDS)
             if worker.is_alive():
-                log.warning(
-                    "%s: a connection thread did not finish within %ss", self.owner.name, _JOIN_SECONDS
-                )
+                log.warning("%s: a connection thread did not finish within %ss", self.owner.name, _JOIN_SECONDS)
 
     def shutdown_request(self, request: Any) -> None:
         with self._conn_lock:
@@ -81,9 +85,7 @@ class _HTTPServer(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug(
-            "%s: connection from %s ended with an error", self.owner.name, client_address, exc_info=True
-        )
+        log.debug("%s: connection from %s ended with an error", self.owner.name, client_address, exc_info=True)
 
     def abort_connections(self) -> None:
         with self._conn_lock:
@@ -146,6 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._hang(outcome.seconds, request.closing)
             return
+        owner.stats.record_status(outcome.status)
         self.send_response(outcome.status)
         for key, value in outcome.headers.items():
             self.send_header(key, value)
@@ -164,7 +167,6 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
-        owner.stats.record_status(outcome.status)
 
     def _hang(self, seconds: float, closing: threading.Event) -> None:
         deadline = time.monotonic() + seconds
@@ -261,18 +263,12 @@ class StubServer(Generic[KindT]):
         self._paused = True
 
     def resume(self) -> None:
-        """Listen again on the same port after `pause()`."""
-        if not self._paused:
-            raise RuntimeError(f"{self.name} server is not paused")
+        """Listen again on the same port after `pause()` (a no-op while serving)."""
         self.start()
 
     def fail_next(self, n: int, kind: KindT) -> None:
         """Shortcut for `script.fail_next`."""
         self.script.fail_next(n, kind)
-
-    @property
-    def gate(self) -> ConcurrencyGate:
-        return self.script.gate
 
     @property
     def max_concurrency(self) -> int:

@@ -115,9 +115,7 @@ def _minimal(node: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> An
 def _minimal_of_type(node: Mapping[str, Any], kind: str | None, root: Mapping[str, Any], depth: int) -> Any:
     if kind == "object":
         properties: Mapping[str, Any] = node.get("properties") or {}
-        return {
-            name: _minimal(properties.get(name, {}), root, depth + 1) for name in node.get("required") or []
-        }
+        return {name: _minimal(properties.get(name, {}), root, depth + 1) for name in node.get("required") or []}
     if kind == "array":
         prefix: Sequence[Mapping[str, Any]] = node.get("prefixItems") or []
         items: Mapping[str, Any] = node["items"] if isinstance(node.get("items"), Mapping) else {}

@@ -90,9 +90,7 @@ def default_responder(request: dict[str, Any]) -> str:
 class OllamaScript(StubScript[OllamaFailure]):
     """`StubScript` plus the responder and how long a ``timeout`` failure hangs."""
 
-    def __init__(
-        self, *, responder: Responder | None, latency: float, parallel: int, hang_seconds: float
-    ) -> None:
+    def __init__(self, *, responder: Responder | None, latency: float, parallel: int, hang_seconds: float) -> None:
         super().__init__(get_args(OllamaFailure), latency=latency, parallel=parallel)
         self._content_lock = threading.Lock()
         self._responder: Responder = responder or default_responder

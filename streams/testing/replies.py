@@ -78,9 +78,7 @@ class Reset:
 Outcome = Reply | StreamReply | Hang | Reset
 
 
-def json_reply(
-    status: int, payload: Any, *, headers: Mapping[str, str] | None = None, gated: bool = False
-) -> Reply:
+def json_reply(status: int, payload: Any, *, headers: Mapping[str, str] | None = None, gated: bool = False) -> Reply:
     """A JSON `Reply` with compact separators; a callable `payload` is called when the reply is sent."""
 
     def encode() -> bytes:

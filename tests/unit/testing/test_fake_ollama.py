@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 import httpx
 import ollama
@@ -50,12 +51,25 @@ def client(server: FakeOllamaServer) -> Iterator[ollama.Client]:
         yield c
 
 
-def _chat(client: ollama.Client, **kwargs: object) -> ollama.ChatResponse:
-    messages = [{"role": "system", "content": "extract memories"}, {"role": "user", "content": "I like green tea"}]
-    return client.chat(model=MODEL, messages=messages, **kwargs)  # type: ignore[arg-type]
+MESSAGES = [
+    {"role": "system", "content": "extract memories"},
+    {"role": "user", "content": "I like green tea"},
+]
 
 
-def test_chat_with_schema_format_returns_a_valid_document(server: FakeOllamaServer, client: ollama.Client):
+def _chat(
+    client: ollama.Client, *, format: dict[str, Any] | None = None, options: dict[str, Any] | None = None
+) -> ollama.ChatResponse:
+    return client.chat(model=MODEL, messages=MESSAGES, format=format, options=options)
+
+
+def _stream(client: ollama.Client) -> list[ollama.ChatResponse]:
+    return list(client.chat(model=MODEL, messages=MESSAGES, stream=True))
+
+
+def test_chat_with_schema_format_returns_a_valid_document(
+    server: FakeOllamaServer, client: ollama.Client
+) -> None:
     response = _chat(client, format=SCHEMA)
 
     doc = Extraction.model_validate_json(response.message.content or "")
@@ -73,9 +87,14 @@ def test_chat_with_schema_format_returns_a_valid_document(server: FakeOllamaServ
     assert datetime.fromisoformat(response.created_at or "")
 
 
-def test_responder_drives_content_and_token_counts(server: FakeOllamaServer, client: ollama.Client):
-    seen: list[dict[str, object]] = []
-    server.script.responder = lambda request: seen.append(request) or "one two three"
+def test_responder_drives_content_and_token_counts(server: FakeOllamaServer, client: ollama.Client) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def responder(request: dict[str, Any]) -> str:
+        seen.append(request)
+        return "one two three"
+
+    server.script.responder = responder
 
     response = _chat(client, options={"temperature": 0})
 
@@ -84,10 +103,12 @@ def test_responder_drives_content_and_token_counts(server: FakeOllamaServer, cli
     assert seen[0]["options"] == {"temperature": 0}
 
 
-def test_streaming_chat_sends_pieces_then_a_final_chunk_with_stats(server: FakeOllamaServer, client: ollama.Client):
+def test_streaming_chat_sends_pieces_then_a_final_chunk_with_stats(
+    server: FakeOllamaServer, client: ollama.Client
+) -> None:
     server.script.responder = lambda _: "alpha beta  gamma"
 
-    parts = list(_chat(client, stream=True))
+    parts = _stream(client)
 
     assert "".join(p.message.content or "" for p in parts) == "alpha beta  gamma"
     assert [p.done for p in parts] == [False, False, False, True]
@@ -95,7 +116,9 @@ def test_streaming_chat_sends_pieces_then_a_final_chunk_with_stats(server: FakeO
     assert parts[0].eval_count is None
 
 
-def test_num_predict_cuts_the_reply_with_done_reason_length(server: FakeOllamaServer, client: ollama.Client):
+def test_num_predict_cuts_the_reply_with_done_reason_length(
+    server: FakeOllamaServer, client: ollama.Client
+) -> None:
     server.script.responder = lambda _: "a b c d e"
 
     response = _chat(client, options={"num_predict": 2})
@@ -103,7 +126,7 @@ def test_num_predict_cuts_the_reply_with_done_reason_length(server: FakeOllamaSe
     assert (response.message.content, response.done_reason, response.eval_count) == ("a b ", "length", 2)
 
 
-def test_generate_plain_and_streaming(client: ollama.Client):
+def test_generate_plain_and_streaming(client: ollama.Client) -> None:
     full = client.generate(model=MODEL, prompt="why is the sky blue", system="be brief")
     parts = list(client.generate(model=MODEL, prompt="why is the sky blue", stream=True))
 
@@ -112,7 +135,7 @@ def test_generate_plain_and_streaming(client: ollama.Client):
     assert parts[-1].done and parts[-1].eval_count == full.eval_count
 
 
-def test_tags_list_models_with_real_fields(client: ollama.Client):
+def test_tags_list_models_with_real_fields(client: ollama.Client) -> None:
     models = client.list().models
 
     names = [m.model for m in models]
@@ -122,7 +145,7 @@ def test_tags_list_models_with_real_fields(client: ollama.Client):
     assert first.size and first.modified_at and len(first.digest or "") == 64
 
 
-def test_embed_is_deterministic_and_unit_length(client: ollama.Client):
+def test_embed_is_deterministic_and_unit_length(client: ollama.Client) -> None:
     first = client.embed(model="nomic-embed-text", input=["tea", "coffee"])
     again = client.embed(model="nomic-embed-text", input="tea")
     short = client.embed(model="nomic-embed-text", input="tea", dimensions=8)
@@ -133,13 +156,13 @@ def test_embed_is_deterministic_and_unit_length(client: ollama.Client):
     assert len(short.embeddings[0]) == 8 and first.prompt_eval_count == 2
 
 
-def test_version_and_root(server: FakeOllamaServer):
+def test_version_and_root(server: FakeOllamaServer) -> None:
     # The ollama client has no version() call; it is plain httpx underneath.
     assert httpx.get(f"{server.url}/api/version").json() == {"version": "0.12.6"}
     assert httpx.get(server.url).text == "Ollama is running"
 
 
-def test_unknown_model_is_a_404_response_error(client: ollama.Client):
+def test_unknown_model_is_a_404_response_error(client: ollama.Client) -> None:
     with pytest.raises(ollama.ResponseError) as caught:
         client.chat(model="mistral", messages=[{"role": "user", "content": "hi"}])
 
@@ -147,14 +170,14 @@ def test_unknown_model_is_a_404_response_error(client: ollama.Client):
     assert caught.value.error == 'model "mistral" not found, try pulling it first'
 
 
-def test_embedding_model_cannot_chat(client: ollama.Client):
+def test_embedding_model_cannot_chat(client: ollama.Client) -> None:
     with pytest.raises(ollama.ResponseError) as caught:
         client.chat(model="nomic-embed-text", messages=[{"role": "user", "content": "hi"}])
 
     assert caught.value.status_code == 400
 
 
-def test_http_500_failure_then_recovery(server: FakeOllamaServer, client: ollama.Client):
+def test_http_500_failure_then_recovery(server: FakeOllamaServer, client: ollama.Client) -> None:
     server.fail_next(1, "http_500")
 
     with pytest.raises(ollama.ResponseError) as caught:
@@ -164,7 +187,7 @@ def test_http_500_failure_then_recovery(server: FakeOllamaServer, client: ollama
     assert server.error_count == 1 and server.script.injected() == {"http_500": 1}
 
 
-def test_malformed_json_failure(server: FakeOllamaServer, client: ollama.Client):
+def test_malformed_json_failure(server: FakeOllamaServer, client: ollama.Client) -> None:
     server.fail_next(1, "malformed_json")
 
     content = _chat(client, format=SCHEMA).message.content or ""
@@ -174,7 +197,7 @@ def test_malformed_json_failure(server: FakeOllamaServer, client: ollama.Client)
     Extraction.model_validate_json(_chat(client, format=SCHEMA).message.content or "")
 
 
-def test_schema_violation_failure_is_valid_json(server: FakeOllamaServer, client: ollama.Client):
+def test_schema_violation_failure_is_valid_json(server: FakeOllamaServer, client: ollama.Client) -> None:
     server.fail_next(1, "schema_violation")
 
     content = _chat(client, format=SCHEMA).message.content or ""
@@ -184,14 +207,14 @@ def test_schema_violation_failure_is_valid_json(server: FakeOllamaServer, client
         Extraction.model_validate_json(content)
 
 
-def test_timeout_failure_raises_the_httpx_timeout(server: FakeOllamaServer):
+def test_timeout_failure_raises_the_httpx_timeout(server: FakeOllamaServer) -> None:
     server.fail_next(1, "timeout")
 
     with ollama.Client(host=server.url, timeout=0.2) as short, pytest.raises(httpx.TimeoutException):
         _chat(short)
 
 
-def test_refuse_failure_resets_the_connection(server: FakeOllamaServer, client: ollama.Client):
+def test_refuse_failure_resets_the_connection(server: FakeOllamaServer, client: ollama.Client) -> None:
     server.fail_next(1, "refuse")
 
     with pytest.raises(httpx.TransportError):
@@ -199,7 +222,9 @@ def test_refuse_failure_resets_the_connection(server: FakeOllamaServer, client: 
     assert _chat(client).done
 
 
-def test_pause_refuses_connections_and_resume_keeps_the_port(server: FakeOllamaServer, client: ollama.Client):
+def test_pause_refuses_connections_and_resume_keeps_the_port(
+    server: FakeOllamaServer, client: ollama.Client
+) -> None:
     port = server.port
     server.pause()
 
@@ -211,7 +236,7 @@ def test_pause_refuses_connections_and_resume_keeps_the_port(server: FakeOllamaS
     assert _chat(client).done
 
 
-def test_parallelism_caps_concurrent_calls(server: FakeOllamaServer, client: ollama.Client):
+def test_parallelism_caps_concurrent_calls(server: FakeOllamaServer, client: ollama.Client) -> None:
     server.script.parallel, server.script.latency = 2, 0.2
 
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -222,7 +247,7 @@ def test_parallelism_caps_concurrent_calls(server: FakeOllamaServer, client: oll
     assert server.request_count("/api/chat") == 6
 
 
-def test_stop_releases_a_hanging_request_and_its_threads():
+def test_stop_releases_a_hanging_request_and_its_threads() -> None:
     errors: list[BaseException] = []
     srv = FakeOllamaServer([FakeModel(MODEL)], hang_seconds=60).start()
     srv.fail_next(1, "timeout")
@@ -244,6 +269,6 @@ def test_stop_releases_a_hanging_request_and_its_threads():
     assert _server_threads() == []
 
 
-def test_unknown_failure_kind_is_rejected(server: FakeOllamaServer):
+def test_unknown_failure_kind_is_rejected(server: FakeOllamaServer) -> None:
     with pytest.raises(ValueError, match="unknown failure kind"):
         server.fail_next(1, "explode")  # type: ignore[arg-type]

@@ -1,0 +1,61 @@
+# memlane developer commands. `make run` and `make test` set everything up from nothing:
+# a virtualenv with the project and its extras, and the Kafka jars fetched once through Maven.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.memlane-installed
+KAFKA_JARS := infra/kafka/lib/.fetched
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop
+
+setup: $(STAMP) $(KAFKA_JARS)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[all,dev]'
+	touch $(STAMP)
+
+kafka-jars: $(KAFKA_JARS)
+
+$(KAFKA_JARS): infra/kafka/pom.xml
+	mvn -q -B -f infra/kafka/pom.xml package
+	touch $(KAFKA_JARS)
+
+## Run the pipeline on its embedded defaults (local broker, LoCoMo conversation) and print the counts.
+run: setup
+	$(BIN)/memlane run
+
+## Unit and integration tests; starts and stops its own Kafka broker.
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+## ruff format check, ruff lint, mypy (strict).
+check: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy streams processors sinks schemas
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Every benchmark; tables on stdout, JSON in bench-results/.
+bench: setup
+	$(BIN)/memlane bench publish
+
+broker-start: setup
+	$(BIN)/memlane broker start
+
+broker-stop: setup
+	$(BIN)/memlane broker stop
+
+clean:
+	rm -rf $(VENV) infra/kafka/lib infra/kafka/target .memlane bench-results .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,46 @@
+"""The publisher's claim check: turns whose content is too large for an event go to the blob store first.
+
+Content over the threshold (6000 characters by default) is stored in the zstd content-addressed
+blob store; the published turn carries a BlobRef (sha256, size, media type) and an 800-character
+preview instead of the content. Smaller turns pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from sinks.blobstore import BlobStore, offload_if_large
+from streams.events.models import BlobRef, ConversationTurn
+
+
+class BlobClaimCheck:
+    """Offloads large turn content into a `BlobStore` (the `ClaimCheck` of `TurnPublisher`)."""
+
+    def __init__(self, store: BlobStore, *, threshold_chars: int = 6000, preview_chars: int = 800) -> None:
+        self.store = store
+        self.threshold_chars = threshold_chars
+        self.preview_chars = preview_chars
+
+    def offload(self, turn: ConversationTurn) -> ConversationTurn:
+        """The same turn when small; a copy carrying a BlobRef and a preview when large."""
+        if turn.content is None or len(turn.content) <= self.threshold_chars:
+            return turn
+        media_type = "text/x-tool-output" if turn.tool_name else "text/plain"
+        result = offload_if_large(
+            self.store,
+            turn.content,
+            threshold_chars=self.threshold_chars,
+            preview_chars=self.preview_chars,
+            media_type=media_type,
+            referrer=f"turn:{turn.event_id}",
+        )
+        if not result.offloaded or result.sha256 is None:
+            return turn
+        ref = BlobRef(
+            sha256=result.sha256,
+            size_bytes=result.size_bytes,
+            media_type=media_type,
+            preview=result.preview or "",
+        )
+        return turn.model_copy(update={"content": None, "content_ref": ref})
+
+
+__all__ = ["BlobClaimCheck"]
