@@ -1,14 +1,28 @@
-"""Shared test fixtures: where the evaluation data lives, and guards against leaked threads."""
+"""Shared test fixtures: evaluation data, the real Kafka broker, per-test topics, and a thread-leak guard.
+
+Set `MEMLANE_KAFKA_BOOTSTRAP` to run against a broker that is already up; otherwise the first test
+that needs Kafka formats a KRaft single-node broker from `infra/` in a temporary directory on random
+loopback ports, and it is stopped (and checked gone) when the session ends. Each test gets its own
+uuid-named topics.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient
+
+from streams.broker import LocalBroker
+from streams.broker.local import _process_alive
+from streams.kafka.provision import provision
+from streams.kafka.topics import topic_catalogue
+from streams.settings import BrokerSettings, Settings, TopicNames
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,3 +60,52 @@ def no_leaked_threads(request: pytest.FixtureRequest) -> Iterator[None]:
             break
         time.sleep(0.05)
     assert not leaked, f"test leaked threads: {[t.name for t in leaked]}"
+
+
+@pytest.fixture(scope="session")
+def broker_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("MEMLANE_KAFKA_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    data_dir = tmp_path_factory.mktemp("kafka")
+    broker = LocalBroker(BrokerSettings(data_dir=data_dir, port=0, controller_port=0, heap="512m"))
+    status = broker.start()
+    print(f"\nbroker for tests: {status.bootstrap} (started in {status.startup_s:.1f}s)")
+    try:
+        yield status.bootstrap
+    finally:
+        pid = broker.pid()
+        broker.stop()
+        assert pid is None or not _process_alive(pid), "the test broker outlived the session"
+
+
+@pytest.fixture
+def topic_names() -> TopicNames:
+    suffix = uuid.uuid4().hex[:10]
+    base = TopicNames()
+    return TopicNames(**{field: f"test.{suffix}.{getattr(base, field)}" for field in TopicNames.model_fields})
+
+
+@pytest.fixture
+def kafka_settings(broker_bootstrap: str, topic_names: TopicNames, tmp_path: Path) -> Settings:
+    """Settings pointing at the session broker, with this test's own topics (provisioned) and data dir."""
+    settings = Settings(
+        kafka_bootstrap=broker_bootstrap,
+        topics=topic_names,
+        data_dir=tmp_path / "memlane",
+        broker=BrokerSettings(default_partitions=3),
+    )
+    report = provision(AdminClient(settings.kafka_config()), topic_catalogue(settings))
+    assert len(report.created) == len(topic_catalogue(settings))
+    return settings
+
+
+@pytest.fixture
+def new_group_id() -> Callable[[str], str]:
+    """Makes uuid-suffixed consumer group ids for a test."""
+
+    def make(name: str) -> str:
+        return f"test-{name}-{uuid.uuid4().hex[:8]}"
+
+    return make

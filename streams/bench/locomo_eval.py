@@ -24,18 +24,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from processors.dedupe import HashingEmbedder
 from processors.pipeline import TurnProcessor
 from processors.priority import PriorityClass, Score
 from processors.records import extraction_request, window_turn
 from processors.settings import ProcessorSettings
 from processors.state import ConversationState
 from processors.tokens import estimate_tokens, turn_text, turn_tokens
-from streams.events.models import Attachment, ConversationTurn, ExtractionRequest, Role, SkipRecord, WindowTurn
+from streams.events.models import Attachment, ConversationTurn, ExtractionRequest, Role, SkipRecord
 
 CATEGORIES = {1: "multi_hop", 2: "temporal", 3: "open_domain", 4: "single_hop", 5: "adversarial"}
 TENANT = "locomo"
 _EVIDENCE = re.compile(r"D:?(\d+):(\d+)")
 _SESSION = re.compile(r"session_(\d+)")
+HEADLINE = ("token_fraction", "qa_evidence_recall", "observation_evidence_recall", "requests_per_100_turns")
+"""The metrics a sweep row keeps."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class LocomoConversation:
 
 
 def parse_session_time(text: str) -> datetime:
-    """ "1:56 pm on 8 May, 2023" as a UTC datetime."""
+    """A session date such as "1:56 pm on 8 May, 2023", as a UTC datetime."""
     return datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
 
 
@@ -67,12 +70,26 @@ def normalise_evidence(raw: Any) -> list[str]:
     return [f"D{s}:{t}" for item in items for s, t in _EVIDENCE.findall(str(item))]
 
 
-def _attachments(turn: dict[str, Any]) -> tuple[Attachment, ...]:
-    if not turn.get("blip_caption"):
-        return ()
-    url = turn.get("img_url")
-    return (
-        Attachment(kind="image", url=(url[0] if isinstance(url, list) and url else url), caption=turn["blip_caption"]),
+def _turn(sample_id: str, index: int, session: int, at: datetime, raw: dict[str, Any]) -> ConversationTurn:
+    url = raw.get("img_url")
+    caption = raw.get("blip_caption")
+    image = Attachment(kind="image", url=url[0] if isinstance(url, list) and url else url, caption=caption)
+    return ConversationTurn(
+        event_id=f"{sample_id}:{raw['dia_id']}",
+        conversation_id=sample_id,
+        turn_index=index,
+        tenant_id=TENANT,
+        user_id=raw["speaker"],
+        platform="locomo",
+        role=Role.USER,
+        speaker=raw["speaker"],
+        content=raw["text"],
+        token_count=estimate_tokens(raw["text"]),
+        attachments=(image,) if caption else (),
+        session_id=f"{sample_id}:session_{session}",
+        event_time=at,
+        published_at=at,
+        metadata={"dia_id": raw["dia_id"]},
     )
 
 
@@ -86,29 +103,11 @@ def load_locomo(path: Path | str, turn_interval_s: float = 30.0) -> list[LocomoC
         starts: list[datetime] = []
         index_of: dict[str, int] = {}
         for number, key in sessions:
-            start = parse_session_time(conv[f"{key}_date_time"])
-            starts.append(start)
+            starts.append(parse_session_time(conv[f"{key}_date_time"]))
             for offset, raw in enumerate(conv[key]):
                 index_of[raw["dia_id"]] = len(turns)
-                turns.append(
-                    ConversationTurn(
-                        event_id=f"{sample_id}:{raw['dia_id']}",
-                        conversation_id=sample_id,
-                        turn_index=len(turns),
-                        tenant_id=TENANT,
-                        user_id=raw["speaker"],
-                        platform="locomo",
-                        role=Role.USER,
-                        speaker=raw["speaker"],
-                        content=raw["text"],
-                        token_count=estimate_tokens(raw["text"]),
-                        attachments=_attachments(raw),
-                        session_id=f"{sample_id}:session_{number}",
-                        event_time=start + timedelta(seconds=offset * turn_interval_s),
-                        published_at=start,
-                        metadata={"dia_id": raw["dia_id"]},
-                    )
-                )
+                at = starts[-1] + timedelta(seconds=offset * turn_interval_s)
+                turns.append(_turn(sample_id, len(turns), number, at, raw))
         unresolved = 0
         qa = []
         for item in sample.get("qa", ()):
@@ -153,19 +152,17 @@ def run_processor(
     return requests, skips
 
 
-def _neutral(turn: ConversationTurn, offset: int) -> WindowTurn:
-    score = Score(PriorityClass.FACT, 0.5, ())
-    return window_turn(turn, turn_text(turn), turn_tokens(turn), score, source_partition=0, source_offset=offset)
-
-
 def baseline_windows(conversations: Sequence[LocomoConversation], size: int) -> list[ExtractionRequest]:
     """Every turn sent, in fixed windows of `size` turns (size 1: one request per turn, Mem0-style)."""
-    settings = ProcessorSettings()
+    settings, neutral = ProcessorSettings(), Score(PriorityClass.FACT, 0.5, ())
     requests = []
     for conv in conversations:
         state = ConversationState(conv.sample_id, TENANT, conv.turns[0].user_id if conv.turns else "")
         for start in range(0, len(conv.turns), size):
-            chunk = [_neutral(t, start + i) for i, t in enumerate(conv.turns[start : start + size])]
+            chunk = [
+                window_turn(t, turn_text(t), turn_tokens(t), neutral, source_offset=t.turn_index)
+                for t in conv.turns[start : start + size]
+            ]
             now = chunk[-1].event_time
             requests.append(extraction_request(state, chunk, trigger="baseline", now=now, settings=settings))
     return requests
@@ -214,8 +211,6 @@ def compute_metrics(
 
 
 def _filter_metrics(conversations: Sequence[LocomoConversation], settings: ProcessorSettings) -> dict[str, Any]:
-    from processors.dedupe import HashingEmbedder
-
     requests, skips = run_processor(conversations, TurnProcessor(settings, embedder=HashingEmbedder()))
     metrics = compute_metrics(conversations, requests)
     in_requests = Counter((r.conversation_id, t.turn_index) for r in requests for t in r.turns)
@@ -256,22 +251,7 @@ def sweep(
     rows = []
     for value in values:
         metrics = _filter_metrics(conversations, ProcessorSettings.model_validate({**base_values, parameter: value}))
-        rows.append(
-            {
-                "parameter": parameter,
-                "value": value,
-                **{
-                    k: metrics[k]
-                    for k in (
-                        "token_fraction",
-                        "qa_evidence_recall",
-                        "observation_evidence_recall",
-                        "requests_per_100_turns",
-                        "qa_question_coverage",
-                    )
-                },
-            }
-        )
+        rows.append({"parameter": parameter, "value": value, **{k: metrics[k] for k in HEADLINE}})
     return rows
 
 
@@ -289,30 +269,15 @@ def write_plot(
     ax.plot(xs, [r["qa_evidence_recall"] for r in rows], "o-", label="filter: QA evidence recall")
     ax.plot(xs, [r["observation_evidence_recall"] for r in rows], "s--", label="filter: observation recall")
     for row in rows:
-        ax.annotate(
-            f"{row['parameter']}={row['value']:g}",
-            (row["token_fraction"], row["qa_evidence_recall"]),
-            fontsize=7,
-            xytext=(4, -10),
-            textcoords="offset points",
-        )
-    for name, metrics in (baselines or {}).items():
-        ax.plot(
-            metrics["token_fraction"],
-            metrics["qa_evidence_recall"],
-            "x",
-            markersize=10,
-            label=f"{name} ({metrics['requests_per_100_turns']:.0f} req/100 turns)",
-        )
-    ax.axvspan(0.0, 0.6, ymin=0.0, ymax=1.0, alpha=0.06, color="green", label="goal: tokens <= 0.6")
+        ax.annotate(f"{row['value']:g}", (row["token_fraction"], row["qa_evidence_recall"]), fontsize=7)
+    for name, m in (baselines or {}).items():
+        label = f"{name} ({m['requests_per_100_turns']:.0f} req/100 turns)"
+        ax.plot(m["token_fraction"], m["qa_evidence_recall"], "x", markersize=10, label=label)
+    ax.axvspan(0.0, 0.6, alpha=0.06, color="green", label="goal: tokens <= 0.6")
     ax.axhline(0.97, color="green", linestyle=":", label="goal: recall >= 0.97")
-    ax.set(
-        xlabel="fraction of turn tokens sent to extraction",
-        ylabel="recall of evidence turns",
-        title="memlane processors on LoCoMo (dev data)",
-        xlim=(0.0, 1.05),
-        ylim=(0.0, 1.02),
-    )
+    ax.set(xlabel="fraction of turn tokens sent to extraction", ylabel="recall of evidence turns")
+    ax.set(title=f"memlane processors on LoCoMo (dev data), sweep of {rows[0]['parameter'] if rows else '-'}")
+    ax.set(xlim=(0.0, 1.05), ylim=(0.0, 1.02))
     ax.legend(fontsize=7, loc="lower right")
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -323,6 +288,7 @@ def write_plot(
 
 __all__ = [
     "CATEGORIES",
+    "HEADLINE",
     "LocomoConversation",
     "QaItem",
     "baseline_windows",

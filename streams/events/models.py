@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def utc_now() -> datetime:
@@ -106,12 +106,11 @@ class ConversationTurn(EventModel):
     published_at: datetime = Field(default_factory=utc_now)
     metadata: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("content_ref")
-    @classmethod
-    def _content_or_ref(cls, value: BlobRef | None, info: Any) -> BlobRef | None:
-        if value is None and info.data.get("content") is None:
+    @model_validator(mode="after")
+    def _content_or_ref(self) -> ConversationTurn:
+        if self.content is None and self.content_ref is None:
             raise ValueError("a turn needs content or content_ref")
-        return value
+        return self
 
     def text(self) -> str:
         """The turn's inline text, or the preview of its offloaded content."""

@@ -29,6 +29,9 @@ class ParsedLine:
     error: ValidationError | None
 
 
+_DERIVED = {("event_id",), ("token_count",)}
+
+
 def _field_name(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(line)"
 
@@ -50,10 +53,15 @@ def parse_turn_line(text: str, line: int, *, tenant_id: str, platform: str) -> C
             pass  # turn_index invalid: validation below names it
     if "token_count" not in raw and isinstance(raw.get("content"), str):
         raw["token_count"] = token_count_for(raw["content"])
+    if raw.get("content") is None and raw.get("content_ref") is None:
+        raise ValidationError(
+            f"line {line}: field 'content': a turn needs content or content_ref", field="content", line=line
+        )
     try:
         return ConversationTurn.model_validate(raw)
     except PydanticValidationError as exc:
-        first = exc.errors()[0]
+        # fields memlane derives (event_id, token_count) fail only because another field did: name that one
+        first = sorted(exc.errors(), key=lambda error: error["loc"][:1] in _DERIVED)[0]
         field = _field_name(first["loc"])
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ValidationError(f"line {line}: field '{field}': {first['msg']}{more}", field=field, line=line) from exc
