@@ -51,7 +51,7 @@ def test_error_headers_round_trip() -> None:
         attempts=3,
         timestamp_ms=1700000000000,
     )
-    headers = info.to_headers() + [("traceparent", b"00-abc")]
+    headers = [*info.to_headers(), ("traceparent", b"00-abc")]
     back = ErrorInfo.from_headers(headers)
     assert back is not None
     assert back.error_class == "timeout" and back.partition == 2 and back.offset == 99 and back.attempts == 3

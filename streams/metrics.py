@@ -1,0 +1,84 @@
+"""Every Prometheus metric memlane exports, declared in one place (names `memlane_*`, base units).
+
+Components import the metric objects they update; `serve_metrics(port)` exposes `/metrics` for a
+worker process when `MEMLANE_METRICS_PORT` is set. Counters are cumulative per process; the
+accounting invariant (published = skipped + in requests + quarantined) is checked on the topics
+themselves, not on these counters.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+# -- consumer loops (all workers) -------------------------------------------------------------------
+MESSAGES_CONSUMED = Counter("memlane_messages_consumed_total", "Messages read by a worker", ["component"])
+BATCHES_COMMITTED = Counter("memlane_batches_committed_total", "Batches whose offsets were committed", ["component"])
+BATCH_FAILURES = Counter("memlane_batch_failures_total", "Batches retried after an error", ["component"])
+BATCH_SECONDS = Histogram(
+    "memlane_batch_duration_seconds",
+    "Time to process, flush and commit one batch",
+    ["component"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+QUARANTINED = Counter("memlane_quarantined_total", "Messages parked in quarantine", ["stage", "error_class"])
+
+# -- stream processors -------------------------------------------------------------------------------
+TURNS_IN = Counter("memlane_turns_in_total", "Turns read by the processors")
+TURNS_SKIPPED = Counter("memlane_turns_skipped_total", "Turns not forwarded to extraction", ["stage", "reason"])
+REQUESTS_OUT = Counter("memlane_requests_out_total", "Extraction requests emitted", ["trigger", "priority_class"])
+TOKENS_SEEN = Counter("memlane_tokens_seen_total", "Turn tokens read by the processors")
+TOKENS_FORWARDED = Counter("memlane_tokens_forwarded_total", "Turn tokens forwarded to extraction")
+
+# -- extraction and fallback ------------------------------------------------------------------------
+EXTRACTIONS = Counter("memlane_extractions_total", "Extraction requests finished", ["extractor", "outcome"])
+LLM_CALLS = Counter("memlane_llm_calls_total", "LLM calls", ["provider", "model", "outcome"])
+LLM_LATENCY = Histogram(
+    "memlane_llm_latency_seconds",
+    "LLM call latency",
+    ["provider"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120),
+)
+LLM_TOKENS = Counter("memlane_llm_tokens_total", "LLM tokens", ["provider", "direction"])
+LLM_COST = Counter("memlane_llm_cost_usd_total", "Estimated LLM cost in US dollars", ["provider"])
+TOKENS_SAVED = Counter(
+    "memlane_tokens_saved_total", "Tokens handled locally that a cloud-only pipeline would have paid for"
+)
+DLQ_PARKED = Counter("memlane_dlq_parked_total", "Requests parked in the dead-letter topic", ["error_class"])
+FALLBACK = Counter("memlane_fallback_total", "DLQ requests handled by the fallback", ["outcome"])
+CIRCUIT_OPEN = Gauge("memlane_circuit_open", "1 while the extraction circuit breaker is open", ["breaker"])
+
+# -- sinks ------------------------------------------------------------------------------------------------
+MEMORIES_WRITTEN = Counter("memlane_memories_written_total", "Memories upserted into the memory store", ["action"])
+BLOBS_WRITTEN = Counter("memlane_blobs_written_total", "Blobs written by the blob sink", ["created"])
+
+
+def serve_metrics(port: int | None) -> None:
+    """Expose `/metrics` on `port` (no-op for None)."""
+    if port:
+        start_http_server(port, addr="127.0.0.1")
+
+
+__all__ = [
+    "BATCHES_COMMITTED",
+    "BATCH_FAILURES",
+    "BATCH_SECONDS",
+    "BLOBS_WRITTEN",
+    "CIRCUIT_OPEN",
+    "DLQ_PARKED",
+    "EXTRACTIONS",
+    "FALLBACK",
+    "LLM_CALLS",
+    "LLM_COST",
+    "LLM_LATENCY",
+    "LLM_TOKENS",
+    "MEMORIES_WRITTEN",
+    "MESSAGES_CONSUMED",
+    "QUARANTINED",
+    "REQUESTS_OUT",
+    "TOKENS_FORWARDED",
+    "TOKENS_SAVED",
+    "TOKENS_SEEN",
+    "TURNS_IN",
+    "TURNS_SKIPPED",
+    "serve_metrics",
+]
