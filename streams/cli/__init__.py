@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import bench_cmd, broker_cmd, publish_cmd, run_cmd, topics_cmd
+from streams.cli import bench_cmd, broker_cmd, publish_cmd, run_cmd, topics_cmd, worker_cmd
 from streams.cli.context import settings_from_context
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
+app.add_typer(worker_cmd.app, name="worker")
 app.command("publish")(publish_cmd.publish)
 app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)

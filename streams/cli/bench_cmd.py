@@ -1,7 +1,13 @@
-"""`memlane bench NAME`: run one benchmark; each prints a table and writes `bench-results/NAME.json`."""
+"""`memlane bench NAME`: run one benchmark; each prints a table and writes `bench-results/NAME.json`.
+
+Every benchmark module `streams.bench.<module>` exposes
+`run(settings, *, data=None, results_dir=None, quick=False) -> dict` and is self-contained: it starts
+the local broker and whatever else it needs when none answers, and leaves the machine as it found it.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,8 +28,29 @@ def _publish(settings: Settings, data: Path | None, results: Path | None, quick:
     )
 
 
+def _offload(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
+    from streams.bench import offload
+
+    return offload.run(data or settings.data_source_dir, results_dir=results)
+
+
+def _module(module: str) -> BenchRunner:
+    def runner(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
+        bench_module = importlib.import_module(f"streams.bench.{module}")
+        return bench_module.run(settings, data=data, results_dir=results, quick=quick)
+
+    return runner
+
+
 BENCHMARKS: dict[str, BenchRunner] = {
     "publish": _publish,
+    "processors": _module("processors_bench"),
+    "locomo-filter": _module("locomo_filter"),
+    "extract": _module("extract_bench"),
+    "storage": _module("storage"),
+    "search": _module("search"),
+    "retrieval": _module("retrieval"),
+    "offload": _offload,
 }
 
 

@@ -1,0 +1,1 @@
+"""Worker processes: each wires pure stage logic to topics (one consumer group per component)."""
