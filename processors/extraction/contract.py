@@ -1,7 +1,7 @@
 """The extractor contract: a request in, validated memories (and usage records) or a typed failure out.
 
 Every extractor (`ollama`, `heuristic`, `claude`) implements `Extractor.extract(request)`. It returns an
-`ExtractionOutcome` or raises `ExtractionFailure`, an `ExtractionError` whose `error_class` is one of
+`ExtractionOutcome` or raises `ExtractionFailedError`, an `ExtractionError` whose `error_class` is one of
 `ErrorClass` and which carries the usage records of the calls made before it failed. `build_batch` turns an
 outcome into the `MemoryBatch` event with its lineage. Error classes and whether retrying can help:
 
@@ -49,7 +49,7 @@ NOT_RETRIABLE: frozenset[ErrorClass] = frozenset(
 )
 
 
-class ExtractionFailure(ExtractionError):
+class ExtractionFailedError(ExtractionError):
     """An extractor failed on a request; `usage` holds a record for every LLM call it made."""
 
     def __init__(self, message: str, *, error_class: ErrorClass, usage: Sequence[UsageRecord] = ()) -> None:
@@ -59,7 +59,7 @@ class ExtractionFailure(ExtractionError):
 
 def usage_of(error: ExtractionError) -> tuple[UsageRecord, ...]:
     """Usage records an extraction error carries (none for a plain `ExtractionError`)."""
-    return error.usage if isinstance(error, ExtractionFailure) else ()
+    return error.usage if isinstance(error, ExtractionFailedError) else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ class ExtractionOutcome:
 
 @runtime_checkable
 class Extractor(Protocol):
-    """Turns one request into memories; raises `ExtractionFailure` (an `ExtractionError`) on failure."""
+    """Turns one request into memories; raises `ExtractionFailedError` (an `ExtractionError`) on failure."""
 
     @property
     def name(self) -> str: ...
@@ -147,7 +147,7 @@ def extract_all(
 __all__ = [
     "NOT_RETRIABLE",
     "ErrorClass",
-    "ExtractionFailure",
+    "ExtractionFailedError",
     "ExtractionOutcome",
     "Extractor",
     "SourcePosition",

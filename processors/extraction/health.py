@@ -13,8 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
-import ollama
 import pydantic
+
+try:
+    import ollama
+except ImportError as exc:  # the `extraction` extra is not installed
+    raise ImportError("Ollama health checks need `ollama`: pip install 'memlane[extraction]'") from exc
 
 
 @dataclass(frozen=True, slots=True)

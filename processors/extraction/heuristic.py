@@ -44,19 +44,41 @@ _EXCEPTION_NAME = re.compile(r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception))\b")
 
 RULES: tuple[Rule, ...] = (
     Rule("exception_name", MemoryKind.ERROR, _EXCEPTION_NAME, 0.6, _ALL_ROLES),
-    Rule("failure_words", MemoryKind.ERROR,
-         _rx(r"\b(traceback|segfault|stack trace|crash(?:ed|es)?|failed|failing|exit code [1-9]\d*|panic)\b"),
-         0.5, _ALL_ROLES),
-    Rule("decided", MemoryKind.DECISION,
-         _rx(r"\b(decided|decision|agreed|settled on|opted for|let'?s go with|going with|we(?:'ll| will) use)\b"),
-         0.6),
-    Rule("task_words", MemoryKind.NEXT_STEP, _rx(r"\b(todo|to-do|next step|action item|follow[- ]up|remind me)\b"),
-         0.55),
-    Rule("commitment", MemoryKind.NEXT_STEP,
-         _rx(r"\b(i|we)(?:'ll| will| need to| must| are going to| am going to)\b"), 0.45),
-    Rule("self_statement", MemoryKind.FACT,
-         _rx(r"\b(i am|i'm|i prefer|i like|i use|i work|my [a-z]+(?: [a-z]+)? (?:is|are)|we use|our [a-z]+ (?:is|are|runs))\b"),
-         0.5, frozenset({Role.USER})),
+    Rule(
+        "failure_words",
+        MemoryKind.ERROR,
+        _rx(r"\b(traceback|segfault|stack trace|crash(?:ed|es)?|failed|failing|exit code [1-9]\d*|panic)\b"),
+        0.5,
+        _ALL_ROLES,
+    ),
+    Rule(
+        "decided",
+        MemoryKind.DECISION,
+        _rx(r"\b(decided|decision|agreed|settled on|opted for|let'?s go with|going with|we(?:'ll| will) use)"),
+        0.6,
+    ),
+    Rule(
+        "task_words",
+        MemoryKind.NEXT_STEP,
+        _rx(r"\b(todo|to-do|next step|action item|follow[- ]up|remind me)\b"),
+        0.55,
+    ),
+    Rule(
+        "commitment",
+        MemoryKind.NEXT_STEP,
+        _rx(r"\b(i|we)(?:'ll| will| need to| must| are going to| am going to)\b"),
+        0.45,
+    ),
+    Rule(
+        "self_statement",
+        MemoryKind.FACT,
+        _rx(
+            r"\b(i am|i'm|i prefer|i like|i use|i work|we use"
+            r"|my [a-z]+(?: [a-z]+)? (?:is|are)|our [a-z]+ (?:is|are|runs))\b"
+        ),
+        0.5,
+        frozenset({Role.USER}),
+    ),
 )
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -136,4 +158,12 @@ class HeuristicExtractor:
         )
 
 
-__all__ = ["EXTRACTOR_NAME", "EXTRACTOR_VERSION", "RULES", "HeuristicExtractor", "Rule", "classify", "sentences"]
+__all__ = [
+    "EXTRACTOR_NAME",
+    "EXTRACTOR_VERSION",
+    "RULES",
+    "HeuristicExtractor",
+    "Rule",
+    "classify",
+    "sentences",
+]

@@ -1,9 +1,9 @@
-"""The Ollama extractor: a routed chat call with the result's JSON schema as `format`, validated into memories.
+"""The Ollama extractor: a routed chat call with the result's JSON schema as `format`, validated to memories.
 
 One `extract()` is: breaker permit -> route (7B or 32B) -> token governor -> `ollama.Client.chat` with
 `format=<schema>` and the configured options -> parse, validate, confidence policy -> memories. Every call
 yields a `UsageRecord` (tokens from `prompt_eval_count` / `eval_count`), also when it fails. This module is
-the one boundary with the `ollama` and `httpx` libraries; their errors become `ExtractionFailure`:
+the one boundary with the `ollama` and `httpx` libraries; their errors become `ExtractionFailedError`:
 
     ollama.ResponseError 404            model_not_found     (the model is not pulled)
     ollama.ResponseError 429            rate_limited
@@ -12,7 +12,7 @@ the one boundary with the `ollama` and `httpx` libraries; their errors become `E
     ollama.ResponseError other 4xx      bad_request
     ConnectionError / httpx.ConnectError  connection_refused
     httpx.TimeoutException              timeout
-    other httpx.TransportError          server_error        (connection dropped mid-call)
+    other httpx.TransportError          connection_refused  (reset / dropped before an answer)
     malformed response body             server_error
 
 Breaker verdicts: an accepted result or a `low_confidence` one proves the server works (success);
@@ -23,14 +23,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import ollama
 import pydantic
 
+try:
+    import ollama
+except ImportError as exc:  # the `extraction` extra is not installed
+    raise ImportError("the Ollama extractor needs `ollama`: pip install 'memlane[extraction]'") from exc
+
 from processors.extraction.breaker import CircuitBreaker
-from processors.extraction.contract import ErrorClass, ExtractionFailure, ExtractionOutcome
+from processors.extraction.contract import ErrorClass, ExtractionFailedError, ExtractionOutcome
 from processors.extraction.governor import BlobReader, TokenGovernor
 from processors.extraction.health import OllamaHealth
 from processors.extraction.pricing import PriceTable
@@ -40,32 +44,37 @@ from processors.extraction.routing import route
 from processors.extraction.settings import ExtractionSettings
 from processors.extraction.usage import usage_record
 from streams.events.models import ExtractionRequest, UsageRecord
-from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from streams.settings import Settings
 
 EXTRACTOR_NAME = "ollama"
 EXTRACTOR_VERSION = "1.0"
 
 
-def translate_error(exc: Exception, model: str) -> ExtractionFailure:
-    """The `ExtractionFailure` for an error raised by `ollama.Client.chat` (the caller chains `from exc`)."""
+def translate_error(exc: Exception, model: str) -> ExtractionFailedError:
+    """The `ExtractionFailedError` for an error of `ollama.Client.chat` (the caller chains `from exc`)."""
     if isinstance(exc, ollama.ResponseError):
         status, detail = exc.status_code, exc.error
         if status == 404:
-            return ExtractionFailure(f"model {model} not found: {detail}", error_class=ErrorClass.MODEL_NOT_FOUND)
+            return ExtractionFailedError(f"model {model} not found: {detail}", error_class=ErrorClass.MODEL_NOT_FOUND)
         if status == 429:
-            return ExtractionFailure(f"rate limited: {detail}", error_class=ErrorClass.RATE_LIMITED)
+            return ExtractionFailedError(f"rate limited: {detail}", error_class=ErrorClass.RATE_LIMITED)
         if status == 503:
-            return ExtractionFailure(f"server busy: {detail}", error_class=ErrorClass.OVERLOADED)
+            return ExtractionFailedError(f"server busy: {detail}", error_class=ErrorClass.OVERLOADED)
         if status >= 500 or status < 0:
-            return ExtractionFailure(f"server error {status}: {detail}", error_class=ErrorClass.SERVER_ERROR)
-        return ExtractionFailure(f"request rejected ({status}): {detail}", error_class=ErrorClass.BAD_REQUEST)
+            return ExtractionFailedError(f"server error {status}: {detail}", error_class=ErrorClass.SERVER_ERROR)
+        return ExtractionFailedError(f"request rejected ({status}): {detail}", error_class=ErrorClass.BAD_REQUEST)
     if isinstance(exc, ConnectionError | httpx.ConnectError):
-        return ExtractionFailure(f"cannot connect to Ollama: {exc}", error_class=ErrorClass.CONNECTION_REFUSED)
+        return ExtractionFailedError(f"cannot connect to Ollama: {exc}", error_class=ErrorClass.CONNECTION_REFUSED)
     if isinstance(exc, httpx.TimeoutException):
-        return ExtractionFailure(f"Ollama call timed out: {exc!r}", error_class=ErrorClass.TIMEOUT)
+        return ExtractionFailedError(f"Ollama call timed out: {exc!r}", error_class=ErrorClass.TIMEOUT)
     if isinstance(exc, httpx.TransportError):
-        return ExtractionFailure(f"connection to Ollama broke: {exc!r}", error_class=ErrorClass.SERVER_ERROR)
-    return ExtractionFailure(f"malformed Ollama response: {exc}", error_class=ErrorClass.SERVER_ERROR)
+        return ExtractionFailedError(
+            f"Ollama dropped the connection without answering: {exc!r}",
+            error_class=ErrorClass.CONNECTION_REFUSED,
+        )
+    return ExtractionFailedError(f"malformed Ollama response: {exc}", error_class=ErrorClass.SERVER_ERROR)
 
 
 _CALL_ERRORS = (ollama.ResponseError, ConnectionError, httpx.HTTPError, pydantic.ValidationError, ValueError)
@@ -82,9 +91,11 @@ class OllamaExtractor:
         breaker: CircuitBreaker | None = None,
         governor: TokenGovernor | None = None,
         prices: PriceTable | None = None,
+        health_client: ollama.Client | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._client = client
+        self._health_client = health_client or client
         self.settings = settings
         self.breaker = breaker or CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
@@ -104,6 +115,7 @@ class OllamaExtractor:
         """An extractor for `settings.ollama_url`, reading blobs through `blobs` when given."""
         ex = settings.extraction
         client = ollama.Client(host=settings.ollama_url, timeout=ex.request_timeout_s)
+        health_client = ollama.Client(host=settings.ollama_url, timeout=ex.health_timeout_s)
         governor = TokenGovernor(
             blobs,
             warn_tokens=ex.governor_warn_tokens,
@@ -111,16 +123,23 @@ class OllamaExtractor:
             chars_per_token=ex.chars_per_token,
             preview_chars=ex.pointer_preview_chars,
         )
-        return cls(client, ex, governor=governor)
+        return cls(client, ex, governor=governor, health_client=health_client)
 
     @property
     def name(self) -> str:
         return EXTRACTOR_NAME
 
+    def close(self) -> None:
+        """Close the HTTP connections (the worker calls this on shutdown)."""
+        # ollama's Client.close() carries no annotations
+        self._client.close()  # type: ignore[no-untyped-call]
+        if self._health_client is not self._client:
+            self._health_client.close()  # type: ignore[no-untyped-call]
+
     def health(self, *, clock: Callable[[], float] = time.monotonic) -> OllamaHealth:
         """A health probe on this extractor's client, requiring both routed models."""
         return OllamaHealth(
-            self._client,
+            self._health_client,
             required_models=(self.settings.fast_model, self.settings.complex_model),
             interval_s=self.settings.health_interval_s,
             clock=clock,
@@ -133,7 +152,7 @@ class OllamaExtractor:
         trial = self.breaker.acquire()
         try:
             outcome = self._extract(request)
-        except ExtractionFailure as failure:
+        except ExtractionFailedError as failure:
             self._verdict(failure.error_class, trial)
             raise
         except BaseException:
@@ -171,7 +190,7 @@ class OllamaExtractor:
                 max_items_per_kind=self.settings.max_items_per_kind,
                 tags=(f"extractor:{EXTRACTOR_NAME}", f"model:{decision.model}"),
             )
-        except ExtractionFailure as failure:
+        except ExtractionFailedError as failure:
             failure.usage = (self._usage(request, decision.model, response, started, failure.error_class),)
             raise
         return ExtractionOutcome(

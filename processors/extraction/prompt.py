@@ -49,8 +49,7 @@ def _turn_body(turn: WindowTurn, blobs: Mapping[str, str]) -> str:
 def render_window(request: ExtractionRequest, governed: GovernedWindow) -> str:
     """The user message: the window's turns in order, then its context blobs."""
     lines = [
-        f"Conversation {request.conversation_id}, turns {request.first_turn_index}"
-        f" to {request.last_turn_index}.",
+        f"Conversation {request.conversation_id}, turns {request.first_turn_index} to {request.last_turn_index}.",
         "",
     ]
     for turn in request.turns:

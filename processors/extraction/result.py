@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from processors.extraction.contract import ErrorClass, ExtractionFailure
+from processors.extraction.contract import ErrorClass, ExtractionFailedError
 from processors.extraction.ids import memory_id
 from streams.events.models import ExtractionRequest, Memory, MemoryKind
 
@@ -96,20 +96,21 @@ def result_json_schema() -> dict[str, Any]:
 
 def parse_result(payload: str | Mapping[str, Any]) -> ExtractionResult:
     """Validate a model's answer (JSON text or an already decoded object)."""
+    document: Any = payload
     if isinstance(payload, str):
         try:
-            payload = json.loads(payload)
+            document = json.loads(payload)
         except json.JSONDecodeError as exc:
-            raise ExtractionFailure(
+            raise ExtractionFailedError(
                 f"model answer is not JSON ({exc.msg} at char {exc.pos}): {payload[:200]!r}",
                 error_class=ErrorClass.INVALID_JSON,
             ) from exc
     try:
-        return ExtractionResult.model_validate(payload)
+        return ExtractionResult.model_validate(document)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "<root>"
-        raise ExtractionFailure(
+        raise ExtractionFailedError(
             f"model answer violates the result schema ({exc.error_count()} errors; {where}: {first['msg']})",
             error_class=ErrorClass.SCHEMA_VIOLATION,
         ) from exc
@@ -166,7 +167,7 @@ def accept(
     """Apply the confidence policy; the memories kept and warnings about items left out."""
     mean = result.mean_confidence()
     if mean is not None and mean < min_confidence:
-        raise ExtractionFailure(
+        raise ExtractionFailedError(
             f"mean confidence {mean:.2f} is below {min_confidence:.2f}", error_class=ErrorClass.LOW_CONFIDENCE
         )
     warnings: list[str] = []

@@ -1,4 +1,4 @@
-"""Model routing: the fast model by default, the complex model for long, multi-party or decision-heavy windows.
+"""Model routing: the fast model by default, the complex one for long, multi-party or decision-heavy windows.
 
 A request's `route` field can force a tier (`fast` or `complex`); `auto` (the default) applies the rules in
 `RoutingRules`, any one of which sends the window to the complex model:

@@ -1,0 +1,82 @@
+"""The rule-based extractor: deterministic, labelled, honest about its confidence."""
+
+from __future__ import annotations
+
+from extraction_support import request_of, turn
+
+from processors.extraction.contract import Extractor, SourcePosition, build_batch
+from processors.extraction.heuristic import HeuristicExtractor, sentences
+from processors.extraction.ids import memory_id
+from streams.events.models import ExtractionRequest, MemoryKind, Role
+
+WINDOW = [
+    ("I'm a data engineer at Acme. My main database is Postgres 16.", Role.USER),
+    ("After some back and forth we decided to use Kafka for the ingestion layer.", Role.ASSISTANT),
+    ("Next step: write the consumer and add a dead-letter topic.", Role.USER),
+    ("Traceback: psycopg.OperationalError: connection refused on port 5432", Role.TOOL),
+    ("Thanks, sounds good!", Role.USER),
+]
+
+
+def window_request() -> ExtractionRequest:
+    return request_of([turn(i, text, role=role) for i, (text, role) in enumerate(WINDOW)])
+
+
+def test_rules_find_facts_decisions_next_steps_and_errors() -> None:
+    outcome = HeuristicExtractor().extract(window_request())
+    found = {(m.kind, m.text) for m in outcome.memories}
+    assert (MemoryKind.FACT, "I'm a data engineer at Acme.") in found
+    assert (MemoryKind.FACT, "My main database is Postgres 16.") in found
+    assert (MemoryKind.DECISION, "After some back and forth we decided to use Kafka for the ingestion layer.") in found
+    assert (MemoryKind.NEXT_STEP, "Next step: write the consumer and add a dead-letter topic.") in found
+    [error] = [m for m in outcome.memories if m.kind is MemoryKind.ERROR]
+    assert error.subject == "OperationalError" and error.source_turn_ids == ("evt-3",)
+    assert not any("Thanks" in m.text for m in outcome.memories)
+
+
+def test_labelled_as_heuristic_and_never_as_a_model() -> None:
+    request = window_request()
+    outcome = HeuristicExtractor().extract(request)
+    assert isinstance(HeuristicExtractor(), Extractor)
+    assert (outcome.extractor, outcome.model, outcome.prompt_version, outcome.usage) == ("heuristic", None, None, ())
+    for memory in outcome.memories:
+        assert "extractor:heuristic" in memory.tags
+        assert any(tag.startswith("rule:") for tag in memory.tags)
+        assert memory.confidence < 0.7  # below the LLM acceptance threshold: rules are not that sure
+        assert memory.memory_id == memory_id("acme", "u-1", memory.kind.value, memory.text)
+    batch = build_batch(request, outcome, SourcePosition("memlane.extraction.requests.v1", 0, 7))
+    assert (batch.extractor, batch.model, batch.extractor_version) == ("heuristic", None, "rules-1")
+
+
+def test_deterministic() -> None:
+    first = HeuristicExtractor().extract(window_request())
+    second = HeuristicExtractor().extract(window_request())
+    assert first == second and first.memories
+
+
+def test_facts_come_only_from_users_and_errors_from_tools_too() -> None:
+    request = request_of(
+        [
+            turn(0, "I prefer tabs over spaces in Go code.", role=Role.ASSISTANT),
+            turn(1, "ValueError: invalid literal for int()", role=Role.TOOL),
+            turn(2, "I prefer tabs over spaces in Go code.", role=Role.SYSTEM),
+        ]
+    )
+    kinds = [m.kind for m in HeuristicExtractor().extract(request).memories]
+    assert kinds == [MemoryKind.ERROR]
+
+
+def test_sentences_split_and_cut() -> None:
+    long = "word " * 200
+    assert sentences("Short. This one is long enough!\nAnd a new line here") == [
+        "This one is long enough!",
+        "And a new line here",
+    ]
+    [cut] = sentences(long)
+    assert len(cut) <= 404 and cut.endswith(" ...")
+
+
+def test_caps_items_per_kind() -> None:
+    turns = [turn(i, f"We will ship feature number {i} soon.") for i in range(10)]
+    outcome = HeuristicExtractor(max_items_per_kind=3).extract(request_of(turns))
+    assert len(outcome.memories) == 3
