@@ -15,6 +15,8 @@ from streams.errors import ConfigError
 # also priced at `cloud_equivalent_model` to report what the local model saved.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "claude-opus-4-5": (5.0, 25.0),
+    "claude-opus-4-6": (5.0, 25.0),
+    "claude-sonnet-4-6": (3.0, 15.0),
     "claude-sonnet-4-5": (3.0, 15.0),
     "claude-haiku-4-5": (1.0, 5.0),
     "qwen2.5:7b-instruct": (0.0, 0.0),
@@ -45,6 +47,13 @@ class ExtractionSettings(BaseModel):
     keep_alive: str | None = Field(default=None, description="Ollama keep_alive, e.g. '10m'; server default")
     request_timeout_s: float = Field(default=120.0, gt=0)
     ollama_parallelism: int = Field(default=2, ge=1, description="concurrent Ollama calls per worker")
+    worker_group_id: str = "memlane-extract"
+    worker_batch_size: int = Field(default=32, ge=1, description="requests consumed per batch by a worker")
+    fallback_group_id: str = "memlane-fallback"
+    fallback_batch_size: int = Field(default=16, ge=1)
+    fallback_park_cooldown_s: float = Field(
+        default=60.0, gt=0, description="wait before retrying parked DLQ requests after Claude failed"
+    )
     health_interval_s: float = Field(default=30.0, gt=0)
     health_timeout_s: float = Field(default=5.0, gt=0)
 
@@ -63,7 +72,7 @@ class ExtractionSettings(BaseModel):
     pointer_preview_chars: int = Field(default=160, ge=0)
 
     # Claude fallback
-    claude_model: str = "claude-sonnet-4-5"
+    claude_model: str = "claude-sonnet-4-6"
     claude_max_tokens: int = Field(default=4096, ge=1)
     claude_timeout_s: float = Field(default=60.0, gt=0)
     backoff_base_s: float = Field(default=1.0, ge=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import bench_cmd, broker_cmd, publish_cmd, run_cmd, topics_cmd, worker_cmd
+from streams.cli import bench_cmd, broker_cmd, dlq_cmd, publish_cmd, run_cmd, topics_cmd, worker_cmd
 from streams.cli.context import settings_from_context
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(worker_cmd.app, name="worker")
+app.add_typer(dlq_cmd.app, name="dlq")
 app.command("publish")(publish_cmd.publish)
 app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)

@@ -34,6 +34,19 @@ from streams.settings import Settings
 log = structlog.get_logger(__name__)
 
 
+class PartialBatch(Exception):  # noqa: N818 - a control signal, not an error
+    """Raised by a handler that handled only the first `handled` messages of a batch (in batch order).
+
+    The loop commits what was handled, rewinds the rest, and waits `retry_after` seconds before
+    consuming again: how a worker parks on an unavailable downstream without redoing finished work.
+    """
+
+    def __init__(self, handled: int, retry_after: float, reason: str) -> None:
+        super().__init__(reason)
+        self.handled = handled
+        self.retry_after = retry_after
+
+
 class BatchHandler(Protocol):
     """What a worker plugs into the loop."""
 
@@ -50,6 +63,7 @@ class LoopStats:
     messages: int = 0
     failures: int = 0
     idle_polls: int = 0
+    parked_waits: int = 0
 
 
 class ConsumerLoop:
@@ -78,7 +92,15 @@ class ConsumerLoop:
         self.retry_backoff_s = retry_backoff_s
         self.consumer = consumer or make_consumer(settings, group_id)
         self.stop_event = threading.Event()
+        self.assigned = threading.Event()
         self.stats = LoopStats()
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned.set()
+        log.info("partitions.assigned", component=self.component, partitions=[p.partition for p in partitions])
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions.revoked", component=self.component, partitions=[p.partition for p in partitions])
 
     def install_signal_handlers(self) -> None:
         """SIGTERM / SIGINT finish the current batch, commit, and stop."""
@@ -117,6 +139,30 @@ class ConsumerLoop:
             except KafkaException as exc:  # partition revoked meanwhile: its new owner starts at the commit
                 log.info("consumer.rewind_skipped", topic=topic, partition=partition, reason=str(exc))
 
+    def _commit_partial(self, batch: Sequence[Message], partial: PartialBatch) -> int:
+        """Commit the handled prefix, rewind the rest, and wait before trying it again."""
+        done, rest = batch[: partial.handled], batch[partial.handled :]
+        self.handler.flush()
+        self.producer.flush()
+        self.producer.raise_on_failures()
+        if done:
+            self.consumer.commit(offsets=self._offsets(done), asynchronous=False)
+            self.stats.messages += len(done)
+            MESSAGES_CONSUMED.labels(component=self.component).inc(len(done))
+        if rest:
+            self._rewind(rest)
+        self.stats.parked_waits += 1
+        log.info(
+            "batch.parked",
+            component=self.component,
+            handled=len(done),
+            waiting=len(rest),
+            retry_after_s=partial.retry_after,
+            reason=str(partial),
+        )
+        self.stop_event.wait(partial.retry_after)
+        return len(done)
+
     def run_once(self) -> int:
         """Process one batch; returns the number of messages handled (0 when idle)."""
         batch = self._consume()
@@ -126,7 +172,10 @@ class ConsumerLoop:
             return 0
         began = time.perf_counter()
         try:
-            self.handler.process(batch)
+            try:
+                self.handler.process(batch)
+            except PartialBatch as partial:
+                return self._commit_partial(batch, partial)
             self.handler.flush()
             self.producer.flush()
             self.producer.raise_on_failures()
@@ -152,15 +201,16 @@ class ConsumerLoop:
         return len(batch)
 
     def run(self, *, idle_exit_s: float | None = None, max_messages: int | None = None) -> LoopStats:
-        """Loop until `stop_event` is set (or idle for `idle_exit_s`, or `max_messages` handled), then close."""
-        self.consumer.subscribe(self.topics)
+        """Loop until `stop_event` is set (or idle for `idle_exit_s` once partitions are assigned, or
+        `max_messages` handled), then close."""
+        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         log.info("worker.started", component=self.component, topics=self.topics)
         idle_since = time.monotonic()
         try:
             while not self.stop_event.is_set():
                 handled = self.run_once()
                 now = time.monotonic()
-                if handled:
+                if handled or not self.assigned.is_set():
                     idle_since = now
                 elif idle_exit_s is not None and now - idle_since >= idle_exit_s:
                     break
@@ -178,4 +228,4 @@ class ConsumerLoop:
             self.consumer.close()
 
 
-__all__ = ["BatchHandler", "ConsumerLoop", "LoopStats"]
+__all__ = ["BatchHandler", "ConsumerLoop", "LoopStats", "PartialBatch"]

@@ -18,6 +18,7 @@ from sinks.memory_store import (
     EdgeMemoryStore,
     MemoryStore,
     SearchFilters,
+    SearchHit,
     SearchMode,
 )
 from sinks.settings import SinkSettings
@@ -74,7 +75,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder) ->
     s.close()
 
 
-def texts(hits: list) -> list[str]:
+def texts(hits: list[SearchHit]) -> list[str]:
     return [hit.text for hit in hits]
 
 

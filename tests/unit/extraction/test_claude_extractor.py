@@ -22,7 +22,6 @@ MESSAGES = "/v1/messages"
 _OPEN: list[ClaudeExtractor] = []
 
 # The default Claude model (from the brief) is on the installed SDK's deprecation list; the SDK warns per call.
-pytestmark = pytest.mark.filterwarnings("ignore:The model 'claude-sonnet-4-5' is deprecated:DeprecationWarning")
 
 
 def make(
@@ -63,13 +62,13 @@ def test_tool_use_round_trip(anthropic_server: FakeAnthropicServer, settings: Ex
     budget = DailyBudget(1_000_000)
     outcome = make(anthropic_server, settings, budget=budget).extract(simple_request())
 
-    assert (outcome.extractor, outcome.model) == ("claude", "claude-sonnet-4-5")
+    assert (outcome.extractor, outcome.model) == ("claude", "claude-sonnet-4-6")
     [memory] = outcome.memories
     assert (memory.kind, memory.text, memory.source_turn_ids) == (MemoryKind.FACT, "Fact from evt-0", ("evt-0",))
     assert "extractor:claude" in memory.tags
 
     [body] = anthropic_server.received(MESSAGES)
-    assert body["model"] == "claude-sonnet-4-5"
+    assert body["model"] == "claude-sonnet-4-6"
     assert body["tool_choice"]["type"] == "tool" and body["tool_choice"]["name"] == TOOL_NAME
     assert body["tools"][0]["input_schema"] == result_json_schema()
     assert body["max_tokens"] == settings.claude_max_tokens
@@ -174,7 +173,7 @@ def test_wrong_key_is_auth_error_and_not_retried(
 
 def test_unknown_model_is_model_not_found() -> None:
     settings = ExtractionSettings(claude_model="claude-nonexistent")
-    with FakeAnthropicServer(api_key="test-key", models=["claude-sonnet-4-5"]) as server:
+    with FakeAnthropicServer(api_key="test-key", models=["claude-sonnet-4-6"]) as server:
         failure = failure_of(make(server, settings), simple_request())
     assert failure.error_class == "model_not_found"
 

@@ -21,7 +21,7 @@ def test_defaults_match_the_issue() -> None:
     assert (s.temperature, s.num_ctx, s.ollama_parallelism, s.min_confidence) == (0.3, 8192, 2, 0.7)
     assert (s.breaker_failure_threshold, s.breaker_cooldown_s) == (5, 300.0)
     assert (s.governor_warn_tokens, s.governor_pointer_tokens) == (20_000, 40_000)
-    assert s.claude_model == "claude-sonnet-4-5"
+    assert s.claude_model == "claude-sonnet-4-6"
 
 
 def test_nested_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:

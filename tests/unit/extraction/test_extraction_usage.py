@@ -18,8 +18,8 @@ def prices() -> PriceTable:
 
 
 def test_cost_from_the_table_with_prefix_matching(prices: PriceTable) -> None:
-    assert prices.cost("claude-sonnet-4-5", 1_000_000, 0) == pytest.approx(3.0)
-    assert prices.cost("claude-sonnet-4-5-20250929", 1000, 2000) == pytest.approx(0.003 + 0.030)
+    assert prices.cost("claude-sonnet-4-6", 1_000_000, 0) == pytest.approx(3.0)
+    assert prices.cost("claude-sonnet-4-6-20250929", 1000, 2000) == pytest.approx(0.003 + 0.030)
     assert prices.cost("qwen2.5:7b-instruct", 10**6, 10**6) == 0.0
 
 
@@ -50,7 +50,7 @@ def test_failed_cloud_call(prices: PriceTable) -> None:
     record = usage_record(
         simple_request(),
         provider="anthropic",
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-4-6",
         tokens_in=0,
         tokens_out=0,
         latency_s=0.2,

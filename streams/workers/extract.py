@@ -1,0 +1,195 @@
+"""Extraction worker (the "Jetson agent"): `extraction.requests` -> `memories` + `usage`, failures -> DLQ.
+
+A confluent-kafka consumer group reads requests in batches; each batch is extracted with at most
+`ollama_parallelism` calls in flight (match the Ollama server's OLLAMA_NUM_PARALLEL). For every
+request exactly one of these is produced before its offset is committed (see `streams.kafka.loop`):
+a MemoryBatch (deterministic batch and memory ids, lineage back to the request's offset and the
+raw window in the blob store), or the request's original bytes in the DLQ with `memlane.error.*`
+headers. Undecodable requests go to quarantine. Every LLM call also yields a UsageRecord.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from confluent_kafka import Message
+
+from processors.extraction import (
+    ExtractionOutcome,
+    Extractor,
+    SourcePosition,
+    build_batch,
+    choose_extractor,
+    extract_all,
+    usage_of,
+)
+from sinks.blobstore import BlobStore
+from streams.errors import CodecError, ExtractionError
+from streams.events.codec import EventCodec, codec_for
+from streams.events.models import ExtractionRequest, UsageRecord
+from streams.kafka.loop import ConsumerLoop
+from streams.kafka.parking import dead_letter, message_headers, quarantine
+from streams.kafka.producer import ReliableProducer
+from streams.metrics import EXTRACTIONS, LLM_CALLS, LLM_COST, LLM_LATENCY, LLM_TOKENS, TOKENS_SAVED
+from streams.settings import Settings
+from streams.windows import window_sha256
+
+log = structlog.get_logger(__name__)
+REDRIVE_HEADER = "memlane.redrive.count"
+
+
+def redrive_count(message: Message) -> int:
+    for key, value in message_headers(message):
+        if key == REDRIVE_HEADER and value is not None:
+            try:
+                return int(value.decode() if isinstance(value, bytes) else value)
+            except ValueError:
+                return 0
+    return 0
+
+
+@dataclass
+class ExtractionCounts:
+    extracted: int = 0
+    dead_lettered: int = 0
+    quarantined: int = 0
+
+
+class ExtractionHandler:
+    """Extracts a batch of requests and queues memories, usage records, DLQ and quarantine messages."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        extractor: Extractor,
+        producer: ReliableProducer,
+        *,
+        codec: EventCodec | None = None,
+    ) -> None:
+        self.settings = settings
+        self.extractor = extractor
+        self.producer = producer
+        self.codec = codec or codec_for(settings.schema_registry_url, settings.schema_registry_config())
+        self.counts = ExtractionCounts()
+
+    def _check_health(self) -> None:
+        health = getattr(self.extractor, "health", None)
+        if callable(health):
+            health().check_if_due()
+
+    def process(self, batch: Sequence[Message]) -> None:
+        self._check_health()
+        topics = self.settings.topics
+        decoded: list[tuple[Message, ExtractionRequest]] = []
+        for message in batch:
+            try:
+                decoded.append((message, self.codec.decode(message.value() or b"", ExtractionRequest, topics.requests)))
+            except CodecError as exc:
+                quarantine(self.producer, topics.quarantine, message, stage="extract.decode", error=exc)
+                self.counts.quarantined += 1
+        results = extract_all(
+            self.extractor,
+            [request for _m, request in decoded],
+            parallelism=self.settings.extraction.ollama_parallelism,
+        )
+        for (message, request), result in zip(decoded, results, strict=True):
+            if isinstance(result, ExtractionOutcome):
+                self._deliver(message, request, result)
+            else:
+                self._park(message, request, result)
+
+    def _deliver(self, message: Message, request: ExtractionRequest, outcome: ExtractionOutcome) -> None:
+        topics = self.settings.topics
+        source = SourcePosition(
+            topic=message.topic() or topics.requests,
+            partition=message.partition() or 0,
+            offset=message.offset() or 0,
+            turn_topic=request.source_topic or topics.turns,
+            window_blob=window_sha256(request),
+        )
+        memory_batch = build_batch(request, outcome, source)
+        key = request.conversation_id.encode()
+        self.producer.send(topics.memories, self.codec.encode(memory_batch, topics.memories), key=key)
+        self._usage(request, outcome.usage)
+        self.counts.extracted += 1
+        EXTRACTIONS.labels(extractor=outcome.extractor, outcome="success").inc()
+
+    def _park(self, message: Message, request: ExtractionRequest, error: ExtractionError) -> None:
+        topics = self.settings.topics
+        self._usage(request, usage_of(error))
+        dead_letter(
+            self.producer,
+            topics.dlq,
+            message,
+            stage="extract",
+            error_class=str(error.error_class),
+            detail=str(error),
+            attempts=1 + redrive_count(message),
+        )
+        self.counts.dead_lettered += 1
+        EXTRACTIONS.labels(extractor=self.extractor.name, outcome="dead_lettered").inc()
+        log.warning(
+            "extraction.dead_lettered",
+            request_id=request.request_id,
+            error_class=str(error.error_class),
+            error=str(error)[:300],
+        )
+
+    def _usage(self, request: ExtractionRequest, records: Sequence[UsageRecord]) -> None:
+        topics = self.settings.topics
+        for record in records:
+            self.producer.send(
+                topics.usage, self.codec.encode(record, topics.usage), key=request.conversation_id.encode()
+            )
+            observe_usage(record)
+
+    def flush(self) -> None:
+        """Nothing to flush: every output goes through the loop's producer."""
+
+
+def observe_usage(record: UsageRecord) -> None:
+    """Prometheus view of one usage record (calls, latency, tokens, cost, cloud tokens saved)."""
+    LLM_CALLS.labels(provider=record.provider, model=record.model, outcome=record.outcome).inc()
+    LLM_LATENCY.labels(provider=record.provider).observe(record.latency_ms / 1000.0)
+    LLM_TOKENS.labels(provider=record.provider, direction="in").inc(record.tokens_in)
+    LLM_TOKENS.labels(provider=record.provider, direction="out").inc(record.tokens_out)
+    LLM_COST.labels(provider=record.provider).inc(record.cost_usd)
+    if record.provider != "anthropic" and record.outcome == "success":
+        TOKENS_SAVED.inc(record.tokens_in + record.tokens_out)
+
+
+def build_loop(settings: Settings, extractor: Extractor | None = None) -> tuple[ConsumerLoop, ExtractionHandler]:
+    producer = ReliableProducer(settings)
+    blobs = BlobStore(settings.data_dir / "blobs")
+    handler = ExtractionHandler(settings, extractor or choose_extractor(settings, blobs=blobs), producer)
+    loop = ConsumerLoop(
+        settings,
+        component="extract",
+        group_id=settings.extraction.worker_group_id,
+        topics=[settings.topics.requests],
+        handler=handler,
+        producer=producer,
+        batch_size=settings.extraction.worker_batch_size,
+    )
+    return loop, handler
+
+
+def run(
+    settings: Settings, *, idle_exit_s: float | None = None, extractor: Extractor | None = None
+) -> ExtractionCounts:
+    """Run the extraction worker until stopped (or idle for `idle_exit_s`)."""
+    loop, handler = build_loop(settings, extractor)
+    loop.install_signal_handlers()
+    log.info("extract.worker", extractor=handler.extractor.name)
+    try:
+        loop.run(idle_exit_s=idle_exit_s)
+    finally:
+        close = getattr(handler.extractor, "close", None)
+        if callable(close):
+            close()
+    return handler.counts
+
+
+__all__ = ["REDRIVE_HEADER", "ExtractionHandler", "build_loop", "observe_usage", "redrive_count", "run"]
