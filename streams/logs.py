@@ -31,6 +31,8 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     if not isinstance(numeric, int):
         numeric = logging.INFO
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    for chatty in ("httpx", "httpcore"):  # one line per HTTP call is noise at INFO
+        logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -58,7 +58,7 @@ def write_report(
     """Print `rows` as a table (then the summary) and write everything to `<results_dir>/<name>.json`."""
     out_dir = results_dir or DEFAULT_RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 150))
     table = Table(title=title or f"memlane bench {name}")
     for column in columns:
         table.add_column(column)

@@ -1,0 +1,205 @@
+"""`memlane bench extract`: extraction worker throughput against an Ollama server of fixed latency and parallelism.
+
+Our Ollama-protocol server (`streams.testing.fake_ollama`) answers every chat after exactly L seconds
+and serves at most P at once, like OLLAMA_NUM_PARALLEL=P. The ideal throughput is P / L requests per
+second; the worker (consumer group, batches, bounded concurrency, memories + usage produced and
+offsets committed) achieves some fraction of it: `efficiency`. Worker overhead per request is the
+time a request spends in the worker beyond the model's L (client, validation, batch building,
+produce and commit share), p50/p99.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+
+from processors.extraction import ExtractionOutcome
+from processors.extraction.ollama_extractor import OllamaExtractor
+from streams.bench.report import median, percentile, write_report
+from streams.broker import ensure_broker
+from streams.events.codec import SingleObjectCodec
+from streams.events.models import ExtractionRequest, Role, WindowTurn
+from streams.kafka.producer import ReliableProducer
+from streams.kafka.provision import provision
+from streams.kafka.topics import topic_catalogue
+from streams.settings import Settings, TopicNames
+from streams.testing.fake_ollama import FakeOllamaServer
+from streams.workers import extract
+
+GOAL_EFFICIENCY = 0.9
+FAST = "qwen2.5:7b-instruct"
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+class TimedExtractor:
+    """Wraps an extractor and records how long each `extract` call takes."""
+
+    def __init__(self, inner: OllamaExtractor) -> None:
+        self.inner = inner
+        self.durations: list[float] = []
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def extract(self, request: ExtractionRequest) -> ExtractionOutcome:
+        began = time.perf_counter()
+        try:
+            return self.inner.extract(request)
+        finally:
+            with self._lock:
+                self.durations.append(time.perf_counter() - began)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _answer(body: dict[str, Any]) -> str:
+    facts = [
+        {
+            "text": "The user keeps basil on the balcony.",
+            "subject": "user",
+            "confidence": 0.9,
+            "source_turn_ids": ["evt-0"],
+        }
+    ]
+    return json.dumps({"facts": facts, "decisions": [], "next_steps": [], "errors": []})
+
+
+def _requests(count: int, tag: str) -> list[ExtractionRequest]:
+    turns = tuple(
+        WindowTurn(
+            event_id=f"evt-{i}",
+            turn_index=i,
+            role=Role.USER,
+            content="I keep basil and mint on my balcony.",
+            token_count=10,
+            event_time=T0 + timedelta(seconds=i),
+        )
+        for i in range(4)
+    )
+    return [
+        ExtractionRequest(
+            request_id=f"{tag}-{n}",
+            conversation_id=f"conv-{n % 16}",
+            tenant_id="bench",
+            user_id=f"u{n % 16}",
+            first_turn_index=0,
+            last_turn_index=3,
+            turns=turns,
+            priority=0.5,
+            priority_class="fact",
+            trigger="turn_count",
+            token_count=40,
+            created_at=T0,
+        )
+        for n in range(count)
+    ]
+
+
+def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> dict[str, Any]:
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicNames(**{k: f"bench.extract.{suffix}.{v}" for k, v in TopicNames().model_dump().items()})
+    live = settings.model_copy(update={"topics": topics})
+    admin = AdminClient(live.kafka_config())
+    provision(admin, topic_catalogue(live))
+    with FakeOllamaServer([FAST], latency=latency, parallel=parallel) as server:
+        server.script.responder = _answer
+        extraction = live.extraction.model_copy(
+            update={
+                "fast_model": FAST,
+                "ollama_parallelism": parallel,
+                "worker_batch_size": 8 * parallel,
+                "worker_group_id": f"bench-extract-{suffix}",
+                "request_timeout_s": 30.0,
+            }
+        )
+        run_settings = live.model_copy(
+            update={"ollama_url": server.url, "extractor": "ollama", "extraction": extraction}
+        )
+        codec, producer = SingleObjectCodec(), ReliableProducer(run_settings)
+        for request in _requests(count, suffix):
+            producer.send(topics.requests, codec.encode(request), key=request.conversation_id.encode())
+        producer.flush()
+        timed = TimedExtractor(OllamaExtractor.from_settings(run_settings))
+        loop, handler = extract.build_loop(run_settings, extractor=timed)  # type: ignore[arg-type]
+        loop.consumer.subscribe([topics.requests], on_assign=loop._on_assign)
+        while not loop.assigned.is_set():
+            loop.run_once()
+        began = time.perf_counter()
+        before = loop.stats.messages  # handled while waiting for the assignment: not timed
+        while loop.stats.messages < count:
+            loop.run_once()
+        elapsed = time.perf_counter() - began
+        timed_count = count - before
+        loop.close()
+        timed.close()
+        served_max = server.max_concurrency
+    admin.delete_topics([t for t in topics.model_dump().values()])
+    achieved = timed_count / elapsed
+    ideal = parallel / latency
+    overhead_ms = [max(0.0, d - latency) * 1000 for d in timed.durations]
+    return {
+        "latency_ms": latency * 1000,
+        "parallel": parallel,
+        "requests": count,
+        "achieved_rps": achieved,
+        "ideal_rps": ideal,
+        "efficiency": achieved / ideal,
+        "overhead_p50_ms": percentile(overhead_ms, 50),
+        "overhead_p99_ms": percentile(overhead_ms, 99),
+        "server_max_concurrency": served_max,
+        "extracted": handler.counts.extracted,
+    }
+
+
+def run(
+    settings: Settings, *, data: Path | None = None, results_dir: Path | None = None, quick: bool = False
+) -> dict[str, Any]:
+    """Measure efficiency for a few (L, P) settings; the headline is L=100 ms, P=4."""
+    configs = [(0.1, 1), (0.1, 4), (0.25, 4)] if not quick else [(0.1, 4)]
+    count = 120 if quick else 240
+    with ensure_broker(settings) as live:
+        rows = [_one(live, latency=latency, parallel=parallel, count=count) for latency, parallel in configs]
+    headline = next(r for r in rows if r["parallel"] == 4 and r["latency_ms"] == 100)
+    summary = {
+        "efficiency": headline["efficiency"],
+        "overhead_p50_ms": headline["overhead_p50_ms"],
+        "overhead_p99_ms": headline["overhead_p99_ms"],
+        "achieved_rps": headline["achieved_rps"],
+        "ideal_rps": headline["ideal_rps"],
+        "min_efficiency": min(r["efficiency"] for r in rows),
+        "median_efficiency": median(r["efficiency"] for r in rows),
+        "goal_efficiency": GOAL_EFFICIENCY,
+        "meets_goal": headline["efficiency"] >= GOAL_EFFICIENCY,
+    }
+    write_report(
+        "extract",
+        columns=[
+            "latency_ms",
+            "parallel",
+            "requests",
+            "achieved_rps",
+            "ideal_rps",
+            "efficiency",
+            "overhead_p50_ms",
+            "overhead_p99_ms",
+            "server_max_concurrency",
+        ],
+        rows=rows,
+        summary=summary,
+        results_dir=results_dir,
+        notes=["efficiency = achieved requests/s over P/L, first consumed batch to last commit, real broker"],
+    )
+    return summary
+
+
+__all__ = ["run"]
