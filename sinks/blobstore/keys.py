@@ -26,9 +26,7 @@ def content_key(data: bytes) -> str:
 def validate_key(key: object) -> str:
     """Return `key` if it is exactly 64 lowercase hex characters; raise `BlobStoreError` otherwise."""
     if not isinstance(key, str):
-        raise BlobStoreError(
-            f"blob key must be a str of 64 lowercase hex characters, got {type(key).__name__}"
-        )
+        raise BlobStoreError(f"blob key must be a str of 64 lowercase hex characters, got {type(key).__name__}")
     if _KEY_RE.fullmatch(key) is None:
         shown = key if len(key) <= 80 else key[:77] + "..."
         raise BlobStoreError(

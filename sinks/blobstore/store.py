@@ -35,9 +35,7 @@ class BlobStore:
     Safe to share between threads. `clock` (seconds since the epoch) exists for tests of GC ages.
     """
 
-    def __init__(
-        self, root: Path, level: int = codec.DEFAULT_LEVEL, *, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, root: Path, level: int = codec.DEFAULT_LEVEL, *, clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
         self.level = codec.check_level(level)
         self._clock = clock
@@ -67,9 +65,7 @@ class BlobStore:
 
     # writes ----------------------------------------------------------------------------------------------
 
-    def put(
-        self, data: bytes, *, media_type: str = DEFAULT_MEDIA_TYPE, referrer: str | None = None
-    ) -> PutResult:
+    def put(self, data: bytes, *, media_type: str = DEFAULT_MEDIA_TYPE, referrer: str | None = None) -> PutResult:
         """Store `data` under its sha256; `created` is False when the same bytes were already stored.
 
         A re-put keeps the first media type and refreshes `last_put_at`, so GC will not take a blob that

@@ -71,9 +71,7 @@ class OllamaEmbedder(Embedder):
     def _embed_batch(self, texts: Sequence[str]) -> FloatMatrix:
         matrix = self._request(texts)
         if matrix.shape[1] != self._dim:
-            raise SinkError(
-                f"Ollama model {self._model!r} returned {matrix.shape[1]} dims, expected {self._dim}"
-            )
+            raise SinkError(f"Ollama model {self._model!r} returned {matrix.shape[1]} dims, expected {self._dim}")
         return matrix
 
     def close(self) -> None:

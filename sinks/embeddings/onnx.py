@@ -16,6 +16,7 @@ batch pads to similar lengths; the output keeps the input order.
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,10 @@ class OnnxEmbedder(Embedder):
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        if threads > 0:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
+        # Idle worker threads must not spin: the search engine shares the same few cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.intra_op_num_threads = threads if threads > 0 else max(1, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
         self._session: Any = ort.InferenceSession(
             str(model_file), sess_options=options, providers=["CPUExecutionProvider"]
         )

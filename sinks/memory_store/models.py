@@ -1,8 +1,8 @@
 """What the memory store takes and returns: search filters and modes, hits, records, upsert reports.
 
 A stored memory is one Qdrant point. Its payload holds the memory's latest version plus `history`,
-the earlier versions it replaced through near-duplicate updates, and `memory_ids`, every memory id
-merged into it (the first one is the point's id). `MemoryRecord.from_payload` reads a payload back.
+the earlier versions it replaced through near-duplicate updates (newest first), and `merged_ids`,
+the memory ids merged into it. `MemoryRecord.from_payload` reads a point back.
 """
 
 from __future__ import annotations
@@ -77,19 +77,17 @@ class MemoryRecord:
     extractor_version: str
     batch_id: str
     lineage: Lineage | None
-    memory_ids: tuple[str, ...]
+    merged_ids: tuple[str, ...]
     history: tuple[MemoryVersion, ...]
-    created_at: datetime
-    updated_at: datetime
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> MemoryRecord:
+    def from_payload(cls, point_id: str, payload: dict[str, Any]) -> MemoryRecord:
         history = tuple(
             MemoryVersion(**{**entry, "lineage": _lineage(entry.get("lineage"))})
             for entry in payload.get("history", ())
         )
         return cls(
-            memory_id=payload["memory_id"],
+            memory_id=str(payload.get("memory_id", point_id)),
             tenant_id=payload["tenant_id"],
             user_id=payload["user_id"],
             agent_id=payload.get("agent_id"),
@@ -105,10 +103,8 @@ class MemoryRecord:
             extractor_version=payload.get("extractor_version", ""),
             batch_id=payload.get("batch_id", ""),
             lineage=_lineage(payload.get("lineage")),
-            memory_ids=tuple(payload.get("memory_ids", (payload["memory_id"],))),
+            merged_ids=tuple(payload.get("merged_ids", ())),
             history=history,
-            created_at=datetime.fromisoformat(payload["created_at"]),
-            updated_at=datetime.fromisoformat(payload["updated_at"]),
         )
 
 

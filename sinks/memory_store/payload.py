@@ -2,8 +2,13 @@
 
 Point ids are deterministic: a memory id that is a UUID is the point id as is; any other id maps to
 `uuid5(MEMORY_NAMESPACE, memory_id)`. Upserting the same memory twice therefore writes the same point.
-Payload datetimes are ISO 8601 UTC strings (what Qdrant's datetime index reads); `None` fields are
-left out to keep payloads small.
+Should a UUID memory id already be taken by another tenant's point, the memory is stored under
+`uuid5(MEMORY_NAMESPACE, "tenant/memory_id")` instead, so tenants never overwrite each other.
+
+Payloads are kept small (they are a third of a memory's bytes on disk): datetimes are ISO 8601 UTC
+strings (what Qdrant's datetime index reads), `None` fields and empty lists are left out, and
+`memory_id` is stored only when it differs from the point id. `merged_ids` lists the memory ids
+merged into the point by near-duplicate updates (a replay of one of them is then a no-op).
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ FILTER_FIELDS: dict[str, str] = {
     "conversation_id": "keyword",
     "kind": "keyword",
     "tags": "keyword",
-    "memory_ids": "keyword",
+    "merged_ids": "keyword",
     "event_time": "datetime",
+    "text": "text",
 }
 """Payload fields with an index, and the index type. `tenant_id` is also marked as the tenant key."""
 
@@ -37,6 +43,16 @@ def point_id(memory_id: str) -> str:
         return str(uuid.uuid5(MEMORY_NAMESPACE, memory_id))
 
 
+def scoped_point_id(tenant_id: str, memory_id: str) -> str:
+    """The fallback point id of `memory_id` when its plain id belongs to another tenant."""
+    return str(uuid.uuid5(MEMORY_NAMESPACE, f"{tenant_id}/{memory_id}"))
+
+
+def memory_id_of(point: str, payload: dict[str, Any]) -> str:
+    """The memory id of a stored point (the point id unless the payload names another)."""
+    return str(payload.get("memory_id", point))
+
+
 def iso(value: datetime) -> str:
     """`value` as an ISO 8601 UTC string (naive datetimes are taken as UTC)."""
     if value.tzinfo is None:
@@ -44,27 +60,23 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def new_payload(batch: MemoryBatch, memory: Memory, tags: tuple[str, ...], now: datetime) -> dict[str, Any]:
-    """The payload of a memory stored as a new point."""
+def new_payload(batch: MemoryBatch, memory: Memory, tags: tuple[str, ...], point: str) -> dict[str, Any]:
+    """The payload of `memory` stored as the new point `point`."""
     payload: dict[str, Any] = {
-        "memory_id": memory.memory_id,
-        "memory_ids": [memory.memory_id],
         "tenant_id": batch.tenant_id,
         "user_id": batch.user_id,
         "conversation_id": batch.conversation_id,
-        "created_at": iso(now),
         "version": 1,
-        "history": [],
     }
+    if point != memory.memory_id:
+        payload["memory_id"] = memory.memory_id
     if batch.agent_id is not None:
         payload["agent_id"] = batch.agent_id
-    payload.update(_version_fields(batch, memory, tags, now))
+    payload.update(_version_fields(batch, memory, tags))
     return payload
 
 
-def _version_fields(
-    batch: MemoryBatch, memory: Memory, tags: tuple[str, ...], now: datetime
-) -> dict[str, Any]:
+def _version_fields(batch: MemoryBatch, memory: Memory, tags: tuple[str, ...]) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "kind": memory.kind.value,
         "text": memory.text,
@@ -72,7 +84,6 @@ def _version_fields(
         "confidence": memory.confidence,
         "tags": list(tags),
         "event_time": iso(memory.event_time),
-        "updated_at": iso(now),
         "extractor": batch.extractor,
         "extractor_version": batch.extractor_version,
         "batch_id": batch.batch_id,
@@ -88,17 +99,20 @@ def _version_fields(
 
 
 def merged_payload(
+    point: str,
     existing: dict[str, Any],
     batch: MemoryBatch,
     memory: Memory,
+    *,
     tags: tuple[str, ...],
     now: datetime,
     max_history: int,
 ) -> dict[str, Any]:
     """`existing` updated to `memory`'s text; the version it replaces goes to the front of `history`."""
+    merged = list(existing.get("merged_ids", ()))
     previous = {
         "version": int(existing.get("version", 1)),
-        "memory_id": existing["memory_ids"][-1] if existing.get("memory_ids") else existing["memory_id"],
+        "memory_id": merged[-1] if merged else memory_id_of(point, existing),
         "text": existing["text"],
         "kind": existing["kind"],
         "event_time": existing["event_time"],
@@ -111,11 +125,20 @@ def merged_payload(
     history = [previous, *existing.get("history", [])][:max_history]
     merged_tags = tuple(sorted({*existing.get("tags", ()), *tags}))
     payload = {key: value for key, value in existing.items() if key not in ("subject", "model", "source_turn_ids")}
-    payload.update(_version_fields(batch, memory, merged_tags, now))
+    payload.update(_version_fields(batch, memory, merged_tags))
     payload["version"] = previous["version"] + 1
     payload["history"] = history
-    payload["memory_ids"] = [*existing.get("memory_ids", [existing["memory_id"]]), memory.memory_id]
+    payload["merged_ids"] = [*merged, memory.memory_id]
     return payload
 
 
-__all__ = ["FILTER_FIELDS", "MEMORY_NAMESPACE", "iso", "merged_payload", "new_payload", "point_id"]
+__all__ = [
+    "FILTER_FIELDS",
+    "MEMORY_NAMESPACE",
+    "iso",
+    "memory_id_of",
+    "merged_payload",
+    "new_payload",
+    "point_id",
+    "scoped_point_id",
+]

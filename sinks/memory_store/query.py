@@ -4,22 +4,22 @@ The store logic (`store.py`) speaks only these types; each backend translates th
 own (`qdrant_edge` or `qdrant_client.models`). `tenant_conditions` always starts with the tenant
 match, so no query a store builds can cross tenants.
 
-BM25 sparse vectors come from qdrant-edge's `Bm25` (English stemming and stop words, k=1.2, b=0.75),
-computed in-process for both backends. Documents carry term-frequency weights; the collection's
-sparse vector has the IDF modifier, and queries compute IDF over the caller's tenant only.
+Keyword ranking (the BM25 half of hybrid search) uses the engine's own full-text index on the payload
+field `text` with BM25 scoring (English stop words and stemming), queried with IDF statistics
+computed over the caller's tenant only. It costs a fraction of a sparse vector per point on disk.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from .models import SearchFilters
 from .payload import iso
 
 TEXT_VECTOR = "text"
 TAGS_VECTOR = "tags"
-SPARSE_VECTOR = "bm25"
+TEXT_FIELD = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,31 +76,24 @@ def tenant_conditions(tenant_id: str, filters: SearchFilters | None = None) -> l
     return conditions
 
 
-class Sparse(NamedTuple):
-    """A sparse vector: token ids and their weights."""
-
-    indices: list[int]
-    values: list[float]
-
-
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One ranked list to compute: nearest points to `dense` or `sparse` in the named vector `using`."""
+    """One ranked list: nearest points to `dense` in the named vector `using`, or, when `text` is set,
+    BM25 over the full-text index of the payload field `using` (IDF computed within the tenant)."""
 
     using: str
     dense: list[float] | None = None
-    sparse: Sparse | None = None
+    text: str | None = None
     score_threshold: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PointData:
-    """A point to write: the text vector, the optional tags vector, the BM25 vector and the payload."""
+    """A point to write: its text vector, optional tags vector and payload."""
 
     id: str
     text: list[float]
     tags: list[float] | None
-    bm25: Sparse
     payload: dict[str, Any]
 
 
@@ -113,37 +106,16 @@ class Found:
     payload: dict[str, Any]
 
 
-class Bm25Encoder:
-    """BM25 sparse vectors of documents and queries (qdrant-edge's tokenizer, stemmer and weights)."""
-
-    def __init__(self) -> None:
-        try:
-            from qdrant_edge import Bm25, Bm25Config
-        except ImportError as exc:
-            raise ImportError("BM25 vectors need qdrant-edge-py: pip install 'memlane[sinks]'") from exc
-        self._model = Bm25(Bm25Config(language="english", avg_len=24.0))
-
-    def document(self, text: str) -> Sparse:
-        vector = self._model.embed_document(text)
-        return Sparse(list(vector.indices), [float(v) for v in vector.values])
-
-    def query(self, text: str) -> Sparse:
-        vector = self._model.embed_query(text)
-        return Sparse(list(vector.indices), [float(v) for v in vector.values])
-
-
 __all__ = [
-    "SPARSE_VECTOR",
     "TAGS_VECTOR",
+    "TEXT_FIELD",
     "TEXT_VECTOR",
-    "Bm25Encoder",
     "Condition",
     "DateRange",
     "Found",
     "Match",
     "MatchAny",
     "PointData",
-    "Sparse",
     "Source",
     "tenant_conditions",
 ]

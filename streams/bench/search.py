@@ -6,9 +6,11 @@ with the real ONNX embedder. Each query is a random user's question; latencies a
 (`nearest()` with a precomputed vector), of hybrid / multivector search and of tenant-wide search.
 
 1M: random unit vectors (noted in the report) with synthetic payloads, bulk-written with
-`write_points` (no dedupe lookups) for at most `max_build_s`; no `optimize()`, since building HNSW
-for 1M vectors on 2 cores takes far longer than the build budget. User-filtered queries are served
-from the payload index either way (a user holds ~100 memories), so they measure the same path.
+`write_points` (no dedupe lookups) for at most `max_build_s` (`large_memories` says how many were
+written; `*_large` keys describe that store, `p95_ms_1m` appears only when all 1M were written).
+No `optimize()`: building HNSW for 1M vectors on 2 cores takes far longer than the build budget.
+User-filtered queries are served from the payload index either way (a user holds ~100 memories),
+so they measure the same path.
 
 Upsert rates: without embedding (vectors precomputed, checkpoint flushes), with ONNX embedding, and
 with a flush after every upsert. Goal: `p95_ms_100k` <= 10 ms on the embedded engine.
@@ -174,14 +176,16 @@ def run(
         "p95_ms_100k": head["p95_ms"],
         "p99_ms_100k": head["p99_ms"],
         "engine_p95_ms_100k": engine["p95_ms"],
-        "p50_ms_1m": big[0]["p50_ms"],
-        "p95_ms_1m": big[0]["p95_ms"],
-        "p99_ms_1m": big[0]["p99_ms"],
-        "engine_p95_ms_1m": big[1]["p95_ms"],
+        "p50_ms_large": big[0]["p50_ms"],
+        "p95_ms_large": big[0]["p95_ms"],
+        "p99_ms_large": big[0]["p99_ms"],
+        "engine_p95_ms_large": big[1]["p95_ms"],
         "goal_p95_ms": GOAL_P95_MS,
         "goal_met": head["p95_ms"] <= GOAL_P95_MS,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+    if written >= n_large:  # the large store reached its full size within the build budget
+        summary |= {"p95_ms_1m" if n_large == 1_000_000 else f"p95_ms_{n_large}": big[0]["p95_ms"]}
     notes = [
         f"embedded Qdrant (qdrant-edge) on this machine; {PER_USER} memories per user; limit 10; "
         f"{queries} queries per case after 20 warm-up queries",

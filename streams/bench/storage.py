@@ -242,7 +242,8 @@ def run(results_dir: Path | None = None, n: int = 100_000, embed_sample: int = 1
         "embed_100k_estimate_s": 100_000 / embed_rate,
     }
     notes = [
-        f"embedded Qdrant (qdrant-edge), text vectors float16 + int8 scalar quantization, HNSW m={settings.hnsw_m} "
+        f"embedded Qdrant (qdrant-edge), text vectors {settings.vector_datatype} originals + int8 scalar "
+        f"quantization, HNSW m={settings.hnsw_m} "
         f"(global) / {settings.hnsw_payload_m} (per tenant), "
         "tags vector 32 x float16, payload indexes on tenant/user/agent/conversation/kind/tags/merged_ids/"
         "event_time plus a BM25 full-text index on text; WAL off (the memories topic is the log)",

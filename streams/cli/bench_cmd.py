@@ -34,6 +34,20 @@ def _offload(settings: Settings, data: Path | None, results: Path | None, quick:
     return offload.run(data or settings.data_source_dir, results_dir=results)
 
 
+def _storage(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
+    from streams.bench import storage
+
+    return storage.run(results_dir=results, n=10_000 if quick else 100_000)
+
+
+def _search(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
+    from streams.bench import search
+
+    if quick:
+        return search.run(results_dir=results, n=10_000, n_large=50_000, queries=100, max_build_s=60.0)
+    return search.run(results_dir=results)
+
+
 def _module(module: str) -> BenchRunner:
     def runner(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
         bench_module = importlib.import_module(f"streams.bench.{module}")
@@ -47,8 +61,8 @@ BENCHMARKS: dict[str, BenchRunner] = {
     "processors": _module("processors_bench"),
     "locomo-filter": _module("locomo_filter"),
     "extract": _module("extract_bench"),
-    "storage": _module("storage"),
-    "search": _module("search"),
+    "storage": _storage,
+    "search": _search,
     "retrieval": _module("retrieval"),
     "offload": _offload,
 }

@@ -26,9 +26,7 @@ def _fabricate(data_dir: Path) -> None:
     (logs / "README.md").write_text("tiny loghub\n")
     trajs = data_dir / "swe_agent_trajs" / "trajectories"
     trajs.mkdir(parents=True)
-    listing = "".join(
-        f"-rw-r--r-- 1 root root {rng.randint(100, 9999)} src/module_{i}.py\n" for i in range(400)
-    )
+    listing = "".join(f"-rw-r--r-- 1 root root {rng.randint(100, 9999)} src/module_{i}.py\n" for i in range(400))
     traj = {
         "environment": "swe_main",
         "trajectory": [

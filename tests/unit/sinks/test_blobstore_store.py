@@ -62,8 +62,7 @@ def test_level_is_validated(tmp_path: Path) -> None:
 
 def test_higher_level_compresses_text_no_worse(tmp_path: Path) -> None:
     data = b"".join(
-        f"2024-01-01 12:00:{i % 60:02d} INFO worker-{i % 7} handled request {i}\n".encode()
-        for i in range(5000)
+        f"2024-01-01 12:00:{i % 60:02d} INFO worker-{i % 7} handled request {i}\n".encode() for i in range(5000)
     )
     sizes = {}
     for level in (1, 19):

@@ -57,25 +57,19 @@ def _create(
     return message
 
 
-def test_forced_tool_answers_with_a_tool_use_block(
-    server: FakeAnthropicServer, client: anthropic.Anthropic
-) -> None:
+def test_forced_tool_answers_with_a_tool_use_block(server: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
     message = _create(client, tools=[TOOL], tool_choice={"type": "tool", "name": "record_memories"})
 
     assert message.id.startswith("msg_") and message.type == "message" and message.role == "assistant"
     assert (message.model, message.stop_reason, message.stop_sequence) == (MODEL, "tool_use", None)
     block = message.content[0]
-    assert (
-        isinstance(block, ToolUseBlock) and block.name == "record_memories" and block.id.startswith("toolu_")
-    )
+    assert isinstance(block, ToolUseBlock) and block.name == "record_memories" and block.id.startswith("toolu_")
     assert Memories.model_validate(block.input) == Memories(memories=[], confidence=0.5)
     assert message.usage.input_tokens > 6 and message.usage.output_tokens > 0
     assert server.received("/v1/messages")[-1]["tool_choice"] == {"type": "tool", "name": "record_memories"}
 
 
-def test_tool_round_trip_with_a_custom_responder(
-    server: FakeAnthropicServer, client: anthropic.Anthropic
-) -> None:
+def test_tool_round_trip_with_a_custom_responder(server: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
     server.script.tool_responder = lambda request: {"memories": ["lives in Lisbon"], "confidence": 0.9}
     first = _create(client, tools=[TOOL], tool_choice={"type": "tool", "name": "record_memories"})
     block = first.content[0]
@@ -106,9 +100,7 @@ def test_text_reply_counts_tokens_and_honours_max_tokens(
     assert cut.stop_reason == "max_tokens"
 
 
-def test_rate_limit_surfaces_with_retry_after(
-    server: FakeAnthropicServer, client: anthropic.Anthropic
-) -> None:
+def test_rate_limit_surfaces_with_retry_after(server: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
     server.fail_next(1, "rate_limit")
 
     with pytest.raises(anthropic.RateLimitError) as caught:
@@ -130,9 +122,7 @@ def test_rate_limit_is_retried_by_the_client(server: FakeAnthropicServer) -> Non
     assert server.request_count("/v1/messages") == 2
 
 
-def test_overloaded_is_a_529_overloaded_error(
-    server: FakeAnthropicServer, client: anthropic.Anthropic
-) -> None:
+def test_overloaded_is_a_529_overloaded_error(server: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
     server.fail_next(1, "overloaded")
 
     with pytest.raises(anthropic.OverloadedError) as caught:
@@ -143,9 +133,7 @@ def test_overloaded_is_a_529_overloaded_error(
     assert caught.value.status_code == 529 and caught.value.type == "overloaded_error"
 
 
-def test_http_500_is_an_internal_server_error(
-    server: FakeAnthropicServer, client: anthropic.Anthropic
-) -> None:
+def test_http_500_is_an_internal_server_error(server: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
     server.fail_next(1, "http_500")
 
     with pytest.raises(anthropic.InternalServerError) as caught:
@@ -189,9 +177,7 @@ def test_timeout_failure_is_an_api_timeout_error(server: FakeAnthropicServer) ->
         _create(short)
 
 
-def test_refuse_failure_is_a_connection_error(
-    server: FakeAnthropicServer, client: anthropic.Anthropic
-) -> None:
+def test_refuse_failure_is_a_connection_error(server: FakeAnthropicServer, client: anthropic.Anthropic) -> None:
     server.fail_next(1, "refuse")
 
     with pytest.raises(anthropic.APIConnectionError):

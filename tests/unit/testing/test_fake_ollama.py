@@ -67,9 +67,7 @@ def _stream(client: ollama.Client) -> list[ollama.ChatResponse]:
     return list(client.chat(model=MODEL, messages=MESSAGES, stream=True))
 
 
-def test_chat_with_schema_format_returns_a_valid_document(
-    server: FakeOllamaServer, client: ollama.Client
-) -> None:
+def test_chat_with_schema_format_returns_a_valid_document(server: FakeOllamaServer, client: ollama.Client) -> None:
     response = _chat(client, format=SCHEMA)
 
     doc = Extraction.model_validate_json(response.message.content or "")
@@ -116,9 +114,7 @@ def test_streaming_chat_sends_pieces_then_a_final_chunk_with_stats(
     assert parts[0].eval_count is None
 
 
-def test_num_predict_cuts_the_reply_with_done_reason_length(
-    server: FakeOllamaServer, client: ollama.Client
-) -> None:
+def test_num_predict_cuts_the_reply_with_done_reason_length(server: FakeOllamaServer, client: ollama.Client) -> None:
     server.script.responder = lambda _: "a b c d e"
 
     response = _chat(client, options={"num_predict": 2})
@@ -222,9 +218,7 @@ def test_refuse_failure_resets_the_connection(server: FakeOllamaServer, client: 
     assert _chat(client).done
 
 
-def test_pause_refuses_connections_and_resume_keeps_the_port(
-    server: FakeOllamaServer, client: ollama.Client
-) -> None:
+def test_pause_refuses_connections_and_resume_keeps_the_port(server: FakeOllamaServer, client: ollama.Client) -> None:
     port = server.port
     server.pause()
 

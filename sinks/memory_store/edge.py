@@ -1,0 +1,224 @@
+"""The embedded backend: a `qdrant-edge-py` shard on local disk (default `.memlane/qdrant/<collection>`).
+
+No server, no network: the engine runs in this process. The shard holds two named dense vectors,
+`text` (the embedder's: turbo8 originals for rescoring + int8 scalar quantization kept in RAM) and `tags` (the
+32-dim tag vector), payload indexes on every filter field (`tenant_id` marked as the tenant key) and
+a BM25-scoring full-text index on `text`. Edge runs no background optimiser: HNSW graphs and
+quantized segments are built by `optimize()`, which the store calls itself every
+`optimize_every_points` writes (blocking; search stays correct before it, only slower).
+
+Durability: with the WAL off (the default, see `SinkSettings.edge_wal`) every upsert ends with a
+flush, so once `upsert` returns its points survive a killed process; with the WAL on, the log
+covers them. A sink may turn the per-upsert flush off (`edge_flush_each_upsert=False`) and call
+`flush()` at each checkpoint before committing offsets: what was not flushed is then replayed from
+Kafka, and replays are idempotent. One process at a time may open a shard directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sinks.embeddings import Embedder
+from sinks.settings import SinkSettings
+from streams.errors import ConfigError, MemlaneError, SearchError, SinkError
+
+from .payload import FILTER_FIELDS
+from .query import TAGS_VECTOR, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
+from .store import MemoryStore
+from .tags import TAG_DIM
+
+_HINT = "the embedded Qdrant store needs qdrant-edge-py: pip install 'memlane[sinks]'"
+
+
+@contextmanager
+def _engine(error: type[MemlaneError], what: str) -> Iterator[None]:
+    try:
+        yield
+    except MemlaneError:
+        raise
+    except Exception as exc:  # the bindings raise ValueError / RuntimeError / OSError
+        raise error(f"qdrant-edge {what} failed: {exc}") from exc
+
+
+class EdgeMemoryStore(MemoryStore):
+    """Memories in an embedded Qdrant shard under `path` (created on first use, reopened after)."""
+
+    def __init__(self, path: Path, embedder: Embedder, settings: SinkSettings | None = None) -> None:
+        super().__init__(embedder, settings)
+        try:
+            import qdrant_edge as qe
+        except ImportError as exc:
+            raise ImportError(_HINT) from exc
+        self._qe: Any = qe
+        self.path = path
+        self._since_optimize = 0
+        config = self._config()
+        with _engine(ConfigError, f"opening {path}"):
+            if (path / "edge_config.json").exists():
+                self._shard = qe.EdgeShard.load(str(path), config)
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._shard = qe.EdgeShard.create(str(path), config)
+        self._ensure_indexes()
+        s = self.settings
+        self._params = qe.SearchParams(hnsw_ef=s.hnsw_ef, quantization=qe.QuantizationSearchParams(rescore=True))
+
+    def _config(self) -> Any:
+        qe, s = self._qe, self.settings
+        quantization = (
+            qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+            if s.quantization
+            else None
+        )
+        types = qe.VectorStorageDatatype
+        float16 = types.Float16
+        datatype = {"float16": float16, "turbo8": types.Turbo8}.get(s.vector_datatype, types.Float32)
+        text = qe.EdgeVectorParams(
+            size=self.embedder.dim,
+            distance=qe.Distance.Cosine,
+            datatype=datatype,
+            quantization_config=quantization,
+        )
+        tags = qe.EdgeVectorParams(size=TAG_DIM, distance=qe.Distance.Cosine, datatype=float16)
+        return qe.EdgeConfig(
+            vectors={TEXT_VECTOR: text, TAGS_VECTOR: tags},
+            hnsw_config=qe.HnswIndexConfig(
+                m=s.hnsw_m,
+                ef_construct=s.hnsw_ef_construct,
+                full_scan_threshold=s.full_scan_threshold_kb,
+                payload_m=s.hnsw_payload_m,
+            ),
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=s.indexing_threshold_kb),
+            max_search_threads=s.search_threads,
+            wal_enabled=s.edge_wal,
+        )
+
+    def _ensure_indexes(self) -> None:
+        qe = self._qe
+        existing = set(self._shard.info().payload_schema)
+        english = qe.SnowballParams(qe.SnowballLanguage.English)
+        # Only the tenant key gets HNSW sub-graphs; the other fields are served by their indexes.
+        schemas = {
+            "keyword": qe.KeywordIndexParams(enable_hnsw=False),
+            "datetime": qe.DatetimeIndexParams(enable_hnsw=False),
+            "text": qe.TextIndexParams(
+                tokenizer=qe.TokenizerType.Word,
+                lowercase=True,
+                stopwords=qe.Language.English,
+                stemmer=english,
+                scoring=True,
+                enable_hnsw=False,
+            ),
+        }
+        with _engine(ConfigError, "creating payload indexes"):
+            for field, kind in FILTER_FIELDS.items():
+                if field in existing:
+                    continue
+                schema = qe.KeywordIndexParams(is_tenant=True) if field == "tenant_id" else schemas[kind]
+                self._shard.update(qe.UpdateOperation.create_field_index(field, schema))
+
+    # --- primitives ---------------------------------------------------------------------------
+    def _filter(self, conditions: Sequence[Condition]) -> Any:
+        qe = self._qe
+        must: list[Any] = []
+        for c in conditions:
+            if isinstance(c, Match):
+                must.append(qe.FieldCondition(c.key, match=qe.MatchValue(c.value)))
+            elif isinstance(c, MatchAny):
+                must.append(qe.FieldCondition(c.key, match=qe.MatchAny(list(c.values))))
+            else:
+                must.append(qe.FieldCondition(c.key, range=qe.RangeDateTime(gte=c.gte, lte=c.lte)))
+        return qe.Filter(must=must) if must else None
+
+    def _scoring(self, source: Source, conditions: Sequence[Condition]) -> tuple[Any, Any]:
+        qe = self._qe
+        if source.text is not None:  # BM25 with IDF over the tenant (the first condition)
+            idf = qe.IdfParams(corpus=self._filter(conditions[:1]))
+            return qe.TextQuery(source.using, source.text), qe.SearchParams(idf=idf)
+        return qe.Query.Nearest(source.dense, using=source.using), self._params
+
+    def _query(self, conditions: Sequence[Condition], sources: Sequence[Source], limit: int) -> list[Found]:
+        qe = self._qe
+        flt = self._filter(conditions)
+        if len(sources) == 1:
+            query, params = self._scoring(sources[0], conditions)
+            request = qe.QueryRequest(
+                limit=limit,
+                query=query,
+                filter=flt,
+                params=params,
+                score_threshold=sources[0].score_threshold,
+                with_payload=True,
+            )
+        else:
+            prefetches = []
+            for source in sources:
+                query, params = self._scoring(source, conditions)
+                prefetches.append(
+                    qe.Prefetch(
+                        limit=limit * self.settings.prefetch_factor,
+                        query=query,
+                        params=params,
+                        filter=flt,
+                        score_threshold=source.score_threshold,
+                    )
+                )
+            fusion = qe.Fusion.Rrf(k=self.settings.rrf_k)
+            request = qe.QueryRequest(limit=limit, prefetches=prefetches, query=fusion, filter=flt, with_payload=True)
+        with _engine(SearchError, "query"):
+            points = self._shard.query(request)
+        return [Found(str(p.id), float(p.score), p.payload or {}) for p in points]
+
+    def _retrieve(self, ids: Sequence[str]) -> list[Found]:
+        with _engine(SearchError, "retrieve"):
+            records = self._shard.retrieve(list(ids), with_payload=True, with_vector=False)
+        return [Found(str(r.id), 0.0, r.payload or {}) for r in records]
+
+    def _scroll(self, conditions: Sequence[Condition], limit: int) -> list[Found]:
+        request = self._qe.ScrollRequest(limit=limit, filter=self._filter(conditions), with_payload=True)
+        with _engine(SearchError, "scroll"):
+            records, _ = self._shard.scroll(request)
+        return [Found(str(r.id), 0.0, r.payload or {}) for r in records]
+
+    def _count(self, conditions: Sequence[Condition]) -> int:
+        with _engine(SearchError, "count"):
+            return int(self._shard.count(self._qe.CountRequest(exact=True, filter=self._filter(conditions))))
+
+    def _write(self, points: Sequence[PointData]) -> None:
+        qe = self._qe
+        batch = [
+            qe.Point(p.id, {TEXT_VECTOR: p.text, TAGS_VECTOR: p.tags} if p.tags else {TEXT_VECTOR: p.text}, p.payload)
+            for p in points
+        ]
+        with _engine(SinkError, "upsert"):
+            self._shard.update(qe.UpdateOperation.upsert_points(batch))
+
+    def _after_write(self, points: int) -> None:
+        self._since_optimize += points
+        every = self.settings.optimize_every_points
+        if every and self._since_optimize >= every:
+            self.optimize()
+        if self.settings.edge_flush_each_upsert and not self.settings.edge_wal:
+            self.flush()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def optimize(self) -> bool:
+        """Build HNSW graphs and quantized segments now (blocking); True if anything changed."""
+        with self._write_lock, _engine(SinkError, "optimize"):
+            self._since_optimize = 0
+            return bool(self._shard.optimize())
+
+    def flush(self) -> None:
+        with _engine(SinkError, "flush"):
+            self._shard.flush()
+
+    def close(self) -> None:
+        with _engine(SinkError, "close"):
+            self._shard.flush()
+            self._shard.close()
+
+
+__all__ = ["EdgeMemoryStore"]

@@ -1,0 +1,249 @@
+"""`MemoryStore`: the memory logic shared by both Qdrant backends (embedded edge shard, Qdrant server).
+
+    upsert(batch)    embed, then per memory: replay -> no-op; near-duplicate of the same user's memory
+                     (similarity >= `dedupe_update_threshold`) -> update that memory, keeping its
+                     history; otherwise a new point whose id is the memory id. Safe to replay.
+    search(...)      dense, hybrid (dense + BM25) or multivector (dense + tags), always in one tenant
+    get(...)         one memory with lineage and version history, by any memory id merged into it
+    nearest(...)     the user's memories nearest a vector (also the processors' dedupe `MemoryLookup`)
+
+Backends implement the small set of `_`-prefixed primitives over `query.py`'s neutral types. Writes
+are serialised by a lock (an upsert reads before it writes); reads may run concurrently.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+import numpy as np
+
+from sinks.embeddings import Embedder, FloatMatrix
+from sinks.settings import SinkSettings
+from streams.errors import SearchError, SinkError
+from streams.events.models import Memory, MemoryBatch, utc_now
+
+from .models import MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
+from .payload import memory_id_of, merged_payload, new_payload, point_id, scoped_point_id
+from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
+from .query import tenant_conditions as _conditions
+from .tags import TagProfiler, tag_text, tag_vector
+
+
+class MemoryLookup(Protocol):
+    """What the dedupe stage needs from stored memories: the user's nearest ones to a vector."""
+
+    def nearest(
+        self, tenant_id: str, user_id: str, vector: Sequence[float] | FloatMatrix, limit: int = 5
+    ) -> list[SearchHit]: ...
+
+
+class MemoryStore(ABC):
+    """Memories of every tenant in one Qdrant collection; see the module docstring for the operations."""
+
+    def __init__(self, embedder: Embedder, settings: SinkSettings | None = None) -> None:
+        self.embedder = embedder
+        self.settings = settings or SinkSettings()
+        self._write_lock = threading.RLock()
+        self._profiler: TagProfiler | None = None
+
+    # --- backend primitives -------------------------------------------------------------------
+    @abstractmethod
+    def _write(self, points: Sequence[PointData]) -> None: ...
+
+    @abstractmethod
+    def _retrieve(self, ids: Sequence[str]) -> list[Found]: ...
+
+    @abstractmethod
+    def _scroll(self, conditions: Sequence[Condition], limit: int) -> list[Found]: ...
+
+    @abstractmethod
+    def _query(self, conditions: Sequence[Condition], sources: Sequence[Source], limit: int) -> list[Found]:
+        """One source: its ranking. Several: each prefetched and fused with reciprocal rank fusion."""
+
+    @abstractmethod
+    def _count(self, conditions: Sequence[Condition]) -> int: ...
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Make every upsert so far durable (the sink calls this before committing offsets)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and release the engine; the store cannot be used afterwards."""
+
+    # --- writes -------------------------------------------------------------------------------
+    def upsert(self, batch: MemoryBatch) -> UpsertReport:
+        """Store `batch`'s memories (idempotent: a replayed batch changes nothing).
+
+        Raises `SinkError` when the engine fails (reads included): the batch's offsets must not be committed.
+        """
+        try:
+            return self._upsert(batch)
+        except SearchError as exc:
+            raise SinkError(f"upsert of batch {batch.batch_id} failed: {exc}") from exc
+
+    def _upsert(self, batch: MemoryBatch) -> UpsertReport:
+        report = UpsertReport(batch.batch_id)
+        with self._write_lock:
+            fresh, point_ids = self._skip_replays(batch, report)
+            if not fresh:
+                return report
+            started = time.perf_counter()
+            vectors = self.embedder.embed([memory.text for memory in fresh])
+            report.embed_s = time.perf_counter() - started
+            pending: dict[str, PointData] = {}
+            for memory, vector in zip(fresh, vectors, strict=True):
+                tags = tag_text(memory.text, memory.kind, memory.tags)
+                target = self._duplicate_of(batch, vector, pending)
+                if target is None:
+                    pid = point_ids[memory.memory_id]
+                    payload = new_payload(batch, memory, tags, pid)
+                    report.inserted.append(memory.memory_id)
+                else:
+                    pid, existing = target
+                    payload = merged_payload(
+                        pid, existing, batch, memory, tags=tags, now=utc_now(), max_history=self.settings.max_history
+                    )
+                    report.updated[memory.memory_id] = memory_id_of(pid, existing)
+                pending[pid] = PointData(pid, vector.tolist(), tag_vector(payload["tags"]), payload)
+            started = time.perf_counter()
+            self.write_points(list(pending.values()))
+            report.write_s = time.perf_counter() - started
+            report.points_written = len(pending)
+        return report
+
+    def write_points(self, points: Sequence[PointData]) -> None:
+        """Write prepared points as they are: no embedding, replay check or dedupe (bulk loads, benchmarks)."""
+        with self._write_lock:
+            for start in range(0, len(points), self.settings.upsert_batch_size):
+                self._write(points[start : start + self.settings.upsert_batch_size])
+            self._after_write(len(points))
+
+    def _after_write(self, points: int) -> None:  # noqa: B027 - optional hook for backends
+        """Called once per upsert after its points are written (durability, optimisation)."""
+
+    def _skip_replays(self, batch: MemoryBatch, report: UpsertReport) -> tuple[list[Memory], dict[str, str]]:
+        """Memories not stored yet (replays go to `report.unchanged`) and the point id each would get."""
+        ids = list(dict.fromkeys(memory.memory_id for memory in batch.memories))
+        candidates = {mid: point_id(mid) for mid in ids}
+        scoped = {mid: scoped_point_id(batch.tenant_id, mid) for mid in ids}
+        stored = {f.id: f.payload for f in self._retrieve([*candidates.values(), *scoped.values()])}
+        merged = self._scroll([Match("tenant_id", batch.tenant_id), MatchAny("merged_ids", tuple(ids))], len(ids))
+        known = {mid for found in merged for mid in found.payload.get("merged_ids", ())}
+        fresh: list[Memory] = []
+        point_ids: dict[str, str] = {}
+        for memory in batch.memories:
+            mid = memory.memory_id
+            own = stored.get(candidates[mid])
+            mine = own is not None and own.get("tenant_id") == batch.tenant_id
+            if mid in known or mid in point_ids or mine or scoped[mid] in stored:
+                report.unchanged.append(mid)
+                continue
+            point_ids[mid] = scoped[mid] if own is not None else candidates[mid]
+            fresh.append(memory)
+        return fresh, point_ids
+
+    def _duplicate_of(
+        self, batch: MemoryBatch, vector: FloatMatrix, pending: dict[str, PointData]
+    ) -> tuple[str, dict[str, object]] | None:
+        """The same user's memory `vector` near-duplicates (stored or written earlier in this batch)."""
+        threshold = self.settings.dedupe_update_threshold
+        best: tuple[float, str] | None = None
+        for pid, point in pending.items():
+            score = float(np.dot(np.asarray(point.text, dtype=np.float32), vector))
+            if score >= threshold and (best is None or score > best[0]):
+                best = (score, pid)
+        conditions = _conditions(batch.tenant_id, SearchFilters(user_id=batch.user_id))
+        source = Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=threshold)
+        for found in self._query(conditions, [source], 1):
+            if best is None or found.score > best[0]:
+                return found.id, dict(pending[found.id].payload if found.id in pending else found.payload)
+        return (best[1], dict(pending[best[1]].payload)) if best else None
+
+    # --- reads --------------------------------------------------------------------------------
+    def search(
+        self,
+        tenant_id: str,
+        query: str,
+        filters: SearchFilters | None = None,
+        *,
+        limit: int = 10,
+        min_score: float | None = None,
+        mode: SearchMode | str = SearchMode.DENSE,
+    ) -> list[SearchHit]:
+        """Memories of `tenant_id` matching `query` and `filters`, best first.
+
+        `min_score` bounds the cosine similarity of the dense ranking; in the fused modes the BM25 or
+        tag ranking may still contribute hits, and `SearchHit.score` is the fused RRF score.
+        """
+        if not query.strip():
+            raise SearchError("empty search query")
+        if limit < 1:
+            raise SearchError(f"limit must be at least 1, got {limit}")
+        try:
+            mode = SearchMode(mode)
+        except ValueError as exc:
+            raise SearchError(f"unknown search mode {mode!r}; use one of {[m.value for m in SearchMode]}") from exc
+        conditions = self._tenant_conditions(tenant_id, filters)
+        vector = self.embedder.embed_one(query)
+        sources = [Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=min_score)]
+        if mode is SearchMode.HYBRID:
+            sources.append(Source(TEXT_FIELD, text=query))
+        elif mode is SearchMode.MULTIVECTOR:
+            if self._profiler is None:
+                self._profiler = TagProfiler(self.embedder)
+            sources.append(Source(TAGS_VECTOR, dense=self._profiler.profile(query, vector)))
+        return self._hits(tenant_id, self._query(conditions, sources, limit))
+
+    def nearest(
+        self, tenant_id: str, user_id: str, vector: Sequence[float] | FloatMatrix, limit: int = 5
+    ) -> list[SearchHit]:
+        """The user's `limit` memories most similar to `vector` (a unit vector of this store's embedder)."""
+        dense = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if dense.shape[0] != self.embedder.dim:
+            raise SearchError(f"vector has {dense.shape[0]} dims, the store's embedder {self.embedder.dim}")
+        conditions = self._tenant_conditions(tenant_id, SearchFilters(user_id=user_id))
+        return self._hits(tenant_id, self._query(conditions, [Source(TEXT_VECTOR, dense=dense.tolist())], limit))
+
+    def get(self, tenant_id: str, memory_id: str) -> MemoryRecord | None:
+        """The memory `memory_id` (or the memory it was merged into) of `tenant_id`, or None."""
+        ids = [point_id(memory_id), scoped_point_id(tenant_id, memory_id)]
+        found = [f for f in self._retrieve(ids) if f.payload.get("tenant_id") == tenant_id]
+        if not found:
+            found = self._scroll([Match("tenant_id", tenant_id), Match("merged_ids", memory_id)], 1)
+        return MemoryRecord.from_payload(found[0].id, found[0].payload) if found else None
+
+    def count(self, tenant_id: str | None = None) -> int:
+        """Stored memories, of one tenant or of all."""
+        return self._count(self._tenant_conditions(tenant_id) if tenant_id is not None else [])
+
+    def _tenant_conditions(self, tenant_id: str, filters: SearchFilters | None = None) -> list[Condition]:
+        try:
+            return _conditions(tenant_id, filters)
+        except ValueError as exc:
+            raise SearchError(str(exc)) from exc
+
+    @staticmethod
+    def _hits(tenant_id: str, found: Sequence[Found]) -> list[SearchHit]:
+        # Defence in depth: every query filters by tenant already.
+        return [
+            SearchHit(f.score, MemoryRecord.from_payload(f.id, f.payload))
+            for f in found
+            if f.payload.get("tenant_id") == tenant_id
+        ]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+__all__ = ["MemoryLookup", "MemoryStore"]
