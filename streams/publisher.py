@@ -4,7 +4,9 @@ Each turn is a validated `ConversationTurn`, Avro-encoded by the configured code
 `conversation_id` (so a conversation keeps its order on one partition), and sent through the
 idempotent acks=all producer. Delivery reports reach the caller's callback and the running
 `PublishSummary`; `close()` flushes and says how many were sent and how many failed — a failed
-delivery is reported, never silently dropped. Content over the claim-check threshold is stored in
+delivery is reported, never silently dropped. The Kafka timestamp is the publish time (the broker's
+retention clock); the turn's own event time travels in the event, so replaying old history is not
+deleted by retention on arrival. Content over the claim-check threshold is stored in
 the blob store first (when one is given) and the event carries a BlobRef and a short preview.
 """
 
@@ -79,7 +81,6 @@ class TurnPublisher:
             value,
             key=turn.conversation_id.encode("utf-8"),
             on_delivery=on_delivery,
-            timestamp_ms=int(turn.event_time.timestamp() * 1000),
         )
         self.summary.sent += 1
 

@@ -20,6 +20,7 @@ from processors.extraction.settings import ExtractionSettings
 from processors.settings import ProcessorSettings
 from sinks.settings import SinkSettings
 from streams.errors import ConfigError
+from streams.processor_app.app_settings import ProcessorAppSettings
 
 
 class TopicNames(BaseModel):
@@ -97,6 +98,7 @@ class Settings(BaseSettings):
     topics: TopicNames = TopicNames()
     broker: BrokerSettings = BrokerSettings()
     processors: ProcessorSettings = ProcessorSettings()
+    processor_app: ProcessorAppSettings = ProcessorAppSettings()
     extraction: ExtractionSettings = ExtractionSettings()
     sinks: SinkSettings = SinkSettings()
 

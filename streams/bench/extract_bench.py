@@ -143,7 +143,7 @@ def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> di
         loop.close()
         timed.close()
         served_max = server.max_concurrency
-    admin.delete_topics([t for t in topics.model_dump().values()])
+    admin.delete_topics(list(topics.model_dump().values()))
     achieved = timed_count / elapsed
     ideal = parallel / latency
     overhead_ms = [max(0.0, d - latency) * 1000 for d in timed.durations]

@@ -1,0 +1,257 @@
+"""The Faust app of the processors: turns (and ticks) in, requests, skip records and quarantine out.
+
+One agent reads the turns topic together with the app's tick topic (co-partitioned: same partition count,
+so Faust assigns partition p of both, and of the state changelog, to the same worker) in batches of
+`batch_size`, taken with `noack_take` so that nothing is acked before the batch is done. Per batch, in this
+order, which is what makes a kill -9 at any point safe:
+
+1. plan the batch with the pure stages (`planner.BatchPlanner`) from the states in the table;
+2. send every output and await every acknowledgement (`Topic.send(force=True)` then the futures);
+3. write the new states into the `conversation-state` table (RocksDB, changelog topic);
+4. ack the events; Faust commits acked offsets only after flushing its producer, which holds the
+   changelog writes of step 3 (`Consumer._commit_offsets` awaits `producer.flush()` first).
+
+A crash before 3 replays the batch from the old states into the same outputs (ids and contents derive from
+the turns; timestamps are event times); a crash after 3 replays turns the states already hold, which the
+planner recognises by offset and skips. If a batch cannot be delivered after `delivery_attempts`, the
+worker exits at once, un-acked (continuing with later events would apply them to states missing the
+failed ones).
+
+Wall-clock work is done by *ticks*: a timer sends one message per assigned partition to the tick topic
+every `tick_interval_s`, and the agent handles it like a turn of that partition. So every table write
+happens inside stream processing, on the partition that owns the key, and a rebalance waits for it like
+for any event. Faust's `Stream.take()` family runs its buffer in another task, so the table no longer
+sees the current event there (faust-streaming issue #497: "Cannot modify table key from outside of
+stream iteration"); `_bound()` sets it explicitly around each table access.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from signal import SIGTERM
+from typing import Any, cast
+
+import faust
+import structlog
+from faust.streams import Stream, _current_event
+from faust.types import TP, EventT, StreamT
+
+from processors.dedupe import HashingEmbedder
+from processors.pipeline import TurnProcessor
+from streams.errors import DeliveryError
+from streams.events.codec import codec_for
+from streams.metrics import TOKENS_SEEN, TURNS_IN
+from streams.processor_app.config import ProcessorAppSettings, faust_options, ticks_topic_name
+from streams.processor_app.envelope import StoredState, pending_window
+from streams.processor_app.outputs import Output, OutputRole, count_delivered, topic_for
+from streams.processor_app.planner import BatchPlanner, Item, Tick, TurnMessage
+from streams.processor_app.schedule import PendingIndex, Silence, deadline
+from streams.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+TABLE_NAME = "conversation-state"
+EXIT_BATCH_FAILED = 70
+
+
+@contextmanager
+def _bound(event: EventT[bytes]) -> Iterator[None]:
+    """Makes `event` Faust's current event, so table reads and writes go to its partition."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def _headers(raw: Any) -> tuple[tuple[str, bytes | str | None], ...]:
+    if not raw:
+        return ()
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return tuple((str(key), value) for key, value in pairs)
+
+
+class ProcessorRuntime:
+    """The Faust app, its topics and table, and the agent and timer wiring the pure stages to them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        app_settings: ProcessorAppSettings,
+        *,
+        partitions: int,
+        idle_exit_s: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.app_settings = app_settings
+        self.idle_exit_s = idle_exit_s
+        self.drain_flush_s = app_settings.drain_flush_s or (idle_exit_s / 2.0 if idle_exit_s else None)
+        self.turns_topic = settings.topics.turns
+        self.ticks_topic = ticks_topic_name(app_settings)
+        embedder = HashingEmbedder() if app_settings.embedder == "hashing" else None
+        processor = TurnProcessor(settings.processors, embedder=embedder, source_topic=self.turns_topic)
+        codec = codec_for(settings.schema_registry_url, settings.schema_registry_config())
+        self.planner = BatchPlanner(processor, codec, settings.topics)
+        self.index = PendingIndex()
+        self.last_turn_at: float | None = None
+        self.stopping = False
+
+        app = faust.App(app_settings.app_id, **faust_options(settings, app_settings, partitions))
+        self.app = app
+        raw: dict[str, Any] = {
+            "key_type": bytes,
+            "value_type": bytes,
+            "key_serializer": "raw",
+            "value_serializer": "raw",
+        }
+        self.source = app.topic(self.turns_topic, self.ticks_topic, partitions=partitions, allow_empty=True, **raw)
+        self.ticks = app.topic(self.ticks_topic, partitions=partitions, **raw)
+        self.outputs = {role: app.topic(topic_for(role, settings.topics), **raw) for role in OutputRole}
+        self.table = app.Table(
+            TABLE_NAME,
+            default=None,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=partitions,
+            help="ConversationState per conversation id, with the offset of the last turn applied",
+        )
+        app.agent(self.source, name="processors", concurrency=1)(self._agent)
+        app.timer(app_settings.tick_interval_s, name="processors-ticks")(self._on_timer)
+        app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_assigned.connect(self._on_assigned)
+
+    # --- agent ------------------------------------------------------------------------------------
+    async def _agent(self, stream: StreamT[bytes]) -> None:
+        batches = cast(Stream[bytes], stream).noack_take(self.app_settings.batch_size, self.app_settings.batch_within_s)
+        async for values in batches:
+            events = cast(Sequence[EventT[bytes]], values)  # noack_take yields the events themselves
+            try:
+                await self._handle(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._fail(exc)
+            for event in events:
+                await stream.ack(event)
+
+    async def _handle(self, events: Sequence[EventT[bytes]]) -> None:
+        items = [self._item(event) for event in events]
+        anchors = {event.message.partition: event for event in events}
+        self._fill_index({item.partition for item in items if isinstance(item, Tick)})
+        plan = self.planner.plan(
+            items,
+            read=lambda conversation, partition: self._read(conversation, anchors[partition]),
+            due=lambda partition: self.index.due(partition, self.drain_flush_s),
+        )
+        await self._deliver(plan.outputs)
+        settings = self.settings.processors
+        for conversation, stored in plan.states.items():
+            with _bound(anchors[stored.partition]):
+                self.table[conversation.encode("utf-8")] = stored.to_bytes()
+            self.index.update(stored.partition, conversation, stored.state, settings, seen=conversation in plan.seen)
+        count_delivered(plan.outputs)
+        TURNS_IN.inc(plan.turns_in)
+        TOKENS_SEEN.inc(plan.tokens_in)
+        if plan.turns_in or plan.replayed or self.last_turn_at is None:
+            self.last_turn_at = time.monotonic()
+        if plan.replayed:
+            log.info("processors.replayed", turns=plan.replayed)
+
+    def _item(self, event: EventT[bytes]) -> Item:
+        message = event.message
+        if message.topic == self.ticks_topic:
+            return Tick(message.partition)
+        value = message.value if isinstance(message.value, bytes) else b""
+        key = message.key if isinstance(message.key, bytes) else None
+        return TurnMessage(message.topic, message.partition, message.offset, key, value, _headers(message.headers))
+
+    def _read(self, conversation: str, anchor: EventT[bytes]) -> StoredState | None:
+        with _bound(anchor):
+            raw = self.table.get(conversation.encode("utf-8"))
+        return StoredState.from_bytes(raw) if isinstance(raw, bytes) else None
+
+    def _fill_index(self, partitions: set[int]) -> None:
+        """Reads the pending windows of partitions not indexed since they were assigned (one table scan)."""
+        wanted = {p for p in partitions if not self.index.filled(p)}
+        if not wanted:
+            return
+        found: dict[int, dict[str, Silence]] = {p: {} for p in wanted}
+        now, settings = self.index.now(), self.settings.processors
+        for key, raw in self.table.items():
+            window = pending_window(raw) if isinstance(raw, bytes) else None
+            if window is not None and window.partition in wanted and isinstance(key, bytes):
+                at = deadline(window.last_activity, window.window_opened_at, settings)
+                found[window.partition][key.decode("utf-8")] = Silence(at, window.last_activity, now)
+        for partition, windows in found.items():
+            self.index.fill(partition, windows)
+        log.info("processors.index_filled", partitions=sorted(wanted), pending=sum(len(w) for w in found.values()))
+
+    async def _deliver(self, outputs: Sequence[Output]) -> None:
+        """Sends the outputs and waits until the broker acknowledged every one of them."""
+        attempts = self.app_settings.delivery_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                pending = [
+                    await self.outputs[o.role].send(key=o.key, value=o.value, headers=list(o.headers), force=True)
+                    for o in outputs
+                ]
+                await asyncio.gather(*pending)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if attempt == attempts:
+                    raise DeliveryError(f"{len(outputs)} output(s) not acknowledged: {exc!r}") from exc
+                log.warning("processors.delivery_retry", attempt=attempt, error=repr(exc)[:300])
+                await asyncio.sleep(self.app_settings.delivery_backoff_s * attempt)
+
+    def _fail(self, exc: Exception) -> None:
+        """Exits now, with the batch un-acked: a restart replays it (the same guarantees as a kill -9)."""
+        log.critical("processors.batch_failed", error_class=type(exc).__name__, error=str(exc)[:1000])
+        sys.stderr.flush()
+        os._exit(EXIT_BATCH_FAILED)
+
+    # --- ticks and lifecycle --------------------------------------------------------------------
+    def assigned(self) -> set[int]:
+        """Partitions of the turns topic this worker owns now."""
+        try:
+            assignment = self.app.consumer.assignment()
+        except Exception:  # the consumer is not started yet, or is rebalancing
+            return set()
+        return {tp.partition for tp in assignment if tp.topic == self.turns_topic}
+
+    async def _on_timer(self) -> None:
+        for partition in sorted(self.assigned()):
+            await self.ticks.send(key=b"tick", value=b"", partition=partition, force=True)
+        self._maybe_exit()
+
+    def _maybe_exit(self) -> None:
+        """With `idle_exit_s`: stop once no turn came for that long and no window is pending here."""
+        if self.idle_exit_s is None or self.last_turn_at is None or self.stopping:
+            return
+        if time.monotonic() - self.last_turn_at < self.idle_exit_s:
+            return
+        owned = self.assigned()
+        if not all(self.index.filled(p) for p in owned) or self.index.pending(owned):
+            return
+        self.stopping = True
+        log.info("processors.idle_exit", idle_s=self.idle_exit_s, partitions=sorted(owned))
+        os.kill(os.getpid(), SIGTERM)  # the worker's own graceful shutdown
+
+    async def _on_revoked(self, *args: Any, **kwargs: Any) -> None:
+        revoked = cast(set[TP], args[1])  # called as (sender, revoked, signal=...)
+        self.index.forget({tp.partition for tp in revoked if tp.topic == self.turns_topic})
+
+    async def _on_assigned(self, *args: Any, **kwargs: Any) -> None:
+        assigned = cast(set[TP], args[1])  # called as (sender, assigned, signal=...)
+        owned = sorted(tp.partition for tp in assigned if tp.topic == self.turns_topic)
+        log.info("processors.assigned", app_id=self.app_settings.app_id, pid=os.getpid(), partitions=owned)
+
+
+__all__ = ["EXIT_BATCH_FAILED", "TABLE_NAME", "ProcessorRuntime"]
