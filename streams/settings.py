@@ -56,6 +56,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        populate_by_name=True,
     )
 
     # Kafka connection
@@ -77,8 +78,10 @@ class Settings(BaseSettings):
     schema_registry_basic_auth: SecretStr | None = None
 
     # Where things live on disk
-    data_dir: Path = Path(".memlane")
+    data_dir: Path = Field(default=Path(".memlane"), validation_alias="MEMLANE_STATE_DIR")
+    """memlane's own state (runs, blob store, RocksDB tables): `MEMLANE_STATE_DIR`."""
     data_source_dir: Path = Field(default=Path("../shared/data"), validation_alias="MEMLANE_DATA_DIR")
+    """Evaluation data read by benchmarks and `memlane run` (LoCoMo, logs): `MEMLANE_DATA_DIR`."""
     tenant_id: str = "default"
 
     # External services

@@ -6,6 +6,7 @@ started from `infra/` and stopped again on exit, leaving the machine as it was f
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,6 +34,7 @@ def ensure_broker(settings: Settings, *, probe_timeout: float = 3.0) -> Iterator
         yield settings.model_copy(update={"kafka_bootstrap": status.bootstrap})
     finally:
         if not was_running:
+            gc.collect()  # let idle Kafka clients of this process go before their broker does
             broker.stop()
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import bench_cmd, broker_cmd, dlq_cmd, publish_cmd, run_cmd, topics_cmd, worker_cmd
+from streams.cli import (
+    bench_cmd,
+    broker_cmd,
+    dlq_cmd,
+    publish_cmd,
+    run_cmd,
+    search_cmd,
+    serve_cmd,
+    topics_cmd,
+    worker_cmd,
+)
 from streams.cli.context import settings_from_context
 
 app = typer.Typer(
@@ -20,6 +30,8 @@ app.add_typer(dlq_cmd.app, name="dlq")
 app.command("publish")(publish_cmd.publish)
 app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)
+app.command("search")(search_cmd.search)
+app.command("serve")(serve_cmd.serve)
 
 
 @app.callback()

@@ -1,8 +1,8 @@
 """`memlane run`: the whole local pipeline on embedded defaults, end to end, then the counts.
 
 Fetches the Kafka jars if needed, starts a local broker when none answers (and stops it afterwards
-unless `--keep-broker`), provisions the topics, publishes a LoCoMo conversation and reads the turns
-topic back, printing what was sent, delivered and read back.
+unless `--keep-broker`), then runs every stage once over a LoCoMo conversation in a workspace of its
+own (see `streams.pipeline_run`) and prints the accounting read back from the topics.
 """
 
 from __future__ import annotations
@@ -10,17 +10,43 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from confluent_kafka.admin import AdminClient
+from rich.markup import escape
 from rich.table import Table
 
 from streams.broker import LocalBroker, ensure_broker
 from streams.cli.context import EXIT_ERROR, console, get_settings, reported_errors
-from streams.cli.publish_cmd import InputFormat, load_turns, publish_turns
-from streams.events.codec import codec_for
-from streams.events.models import ConversationTurn
-from streams.kafka.consumer import read_topic
-from streams.kafka.provision import provision
-from streams.kafka.topics import topic_catalogue
+from streams.pipeline_run import RunReport, run_pipeline
+
+
+def _print(report: RunReport, conversation: str) -> None:
+    published = report.published
+    table = Table(title=f"memlane run {report.run_id}: LoCoMo {conversation}")
+    table.add_column("stage")
+    table.add_column("count", justify="right")
+    rows = [
+        ("turns published / delivered", f"{published.sent} / {published.delivered}"),
+        ("turns offloaded to the blob store", str(published.offloaded)),
+        ("turns in extraction requests", str(report.turns_in_requests)),
+        ("turns skipped (with a recorded reason)", str(report.turns_skipped)),
+        ("turns quarantined", str(report.quarantined)),
+        ("extraction requests", str(report.requests)),
+        ("tokens forwarded / turn tokens", f"{report.request_tokens} / {report.turn_tokens}"),
+        ("memory batches (extractor)", f"{report.memory_batches} ({report.extractor})"),
+        ("memories extracted / stored", f"{report.memories} / {report.stored_memories}"),
+        ("requests parked in the DLQ", str(report.parked)),
+        ("raw windows in the blob store", str(report.windows_stored)),
+    ]
+    for stage, count in rows:
+        table.add_row(stage, count)
+    console.print(table)
+    if report.skip_reasons:
+        console.print("skips: " + ", ".join(f"{k} {v}" for k, v in report.skip_reasons.most_common()))
+    console.print(f"search: {report.search_query!r}")
+    for score, kind, text in report.search_hits:
+        console.print(escape(f"  {score:.3f} [{kind}] {text[:110]}"))
+    verdict = "every turn accounted for" if report.accounted else "[red]turns unaccounted for[/red]"
+    batches_ok = report.memory_batches + report.parked >= report.requests
+    console.print(f"{verdict}; requests = memory batches + parked: {'yes' if batches_ok else 'NO'}")
 
 
 def run(
@@ -36,26 +62,7 @@ def run(
         if keep_broker:
             LocalBroker(settings.broker).start()
         with ensure_broker(settings) as live:
-            report = provision(AdminClient(live.kafka_config()), topic_catalogue(live))
-            console.print(f"topics: {len(report.created)} created, {len(report.unchanged)} unchanged")
-            turns, _ = load_turns(source, InputFormat.LOCOMO, live, [conversation])
-            if not turns:
-                console.print(f"[red]no turns for conversation {conversation} in {source}[/red]")
-                raise typer.Exit(EXIT_ERROR)
-            summary = publish_turns(live, turns)
-            codec = codec_for(live.schema_registry_url, live.schema_registry_config())
-            wanted = {turn.event_id for turn in turns}
-            seen: set[str] = set()
-            total = 0
-            for message in read_topic(live, live.topics.turns):
-                total += 1
-                turn = codec.decode(message.value() or b"", ConversationTurn, live.topics.turns)
-                if turn.event_id in wanted:
-                    seen.add(turn.event_id)
-    table = Table(title=f"memlane run: {conversation}")
-    for column in ("published", "delivered", "failed", "read back (this conversation)", "messages in topic"):
-        table.add_column(column)
-    table.add_row(str(summary.sent), str(summary.delivered), str(summary.failed), str(len(seen)), str(total))
-    console.print(table)
-    if summary.failed or len(seen) != len(wanted):
+            report = run_pipeline(live, source, conversation)
+    _print(report, conversation)
+    if not report.accounted or report.published.failed:
         raise typer.Exit(EXIT_ERROR)

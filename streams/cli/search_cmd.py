@@ -1,0 +1,109 @@
+"""`memlane search "QUERY"`: search memories and print them as a table (or JSON with `--json`).
+
+Without `--url` it opens the local memory store (embedded Qdrant shard, or the server at
+`MEMLANE_QDRANT_URL`) and searches tenant `--tenant` (default `MEMLANE_TENANT_ID`). With `--url` it
+asks a running `memlane serve` instead; the API key (`--api-key` or `MEMLANE_SEARCH_API_KEY`)
+decides the tenant there. Exit codes: 0 (even with no hits), 1 search failed, 2 invalid options.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from pydantic import ValidationError as PydanticValidationError
+from rich.table import Table
+
+from sinks.memory_store import SearchMode, open_memory_store
+from sinks.search import SearchClient, SearchRequest, SearchResponse, search_memories
+from streams.cli.context import EXIT_INVALID_INPUT, console, err_console, get_settings, reported_errors
+from streams.events.models import MemoryKind
+from streams.settings import Settings
+
+
+def _request(query: str, **fields: object) -> SearchRequest:
+    try:
+        return SearchRequest.model_validate({"query": query, **{k: v for k, v in fields.items() if v is not None}})
+    except PydanticValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "query"
+            err_console.print(f"[red]invalid search:[/red] {where}: {error['msg']}")
+        raise typer.Exit(EXIT_INVALID_INPUT) from exc
+
+
+def _local(settings: Settings, tenant: str, request: SearchRequest) -> SearchResponse:
+    with err_console.status("opening the memory store and embedder"), open_memory_store(settings) as store:
+        return search_memories(store, tenant, request)
+
+
+def _remote(url: str, api_key: str | None, request: SearchRequest) -> SearchResponse:
+    if not api_key:
+        err_console.print("[red]--url needs an API key:[/red] pass --api-key or set MEMLANE_SEARCH_API_KEY")
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    with SearchClient(url, api_key) as client:
+        return client.search(request)
+
+
+def render(response: SearchResponse, title: str) -> Table:
+    """The hits as a rich table, best first."""
+    table = Table(title=title, caption=f"{response.count} hit(s), {response.mode.value}, {response.took_ms:.1f} ms")
+    for column in ("#", "score", "kind", "user", "when", "memory"):
+        table.add_column(column, justify="right" if column in ("#", "score") else "left")
+    table.add_column("id", overflow="fold", max_width=12)
+    for rank, hit in enumerate(response.hits, start=1):
+        memory = hit.memory
+        table.add_row(
+            str(rank),
+            f"{hit.score:.3f}",
+            memory.kind.value,
+            memory.user_id,
+            memory.event_time.strftime("%Y-%m-%d %H:%M"),
+            memory.text,
+            memory.memory_id[:12],
+        )
+    return table
+
+
+def search(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="What to look for, in plain words."),
+    *,
+    user: str = typer.Option(None, "--user", help="Only this user's memories."),
+    agent: str = typer.Option(None, "--agent", help="Only memories written for this agent."),
+    conversation: str = typer.Option(None, "--conversation", help="Only memories of this conversation."),
+    kind: list[MemoryKind] = typer.Option(None, "--kind", help="Only these kinds (repeatable)."),
+    tag: list[str] = typer.Option(None, "--tag", help="Only memories with one of these tags (repeatable)."),
+    limit: int = typer.Option(10, "--limit", "-n", help="How many hits (1-100)."),
+    mode: SearchMode = typer.Option(SearchMode.DENSE, "--mode", help="dense, hybrid (dense + BM25), multivector."),
+    min_score: float = typer.Option(None, "--min-score", help="Minimum cosine similarity (dense ranking)."),
+    tenant: str = typer.Option(None, "--tenant", help="Tenant of a local search (default MEMLANE_TENANT_ID)."),
+    url: str = typer.Option(None, "--url", envvar="MEMLANE_SEARCH_URL", help="A running `memlane serve`."),
+    api_key: str = typer.Option(None, "--api-key", envvar="MEMLANE_SEARCH_API_KEY", help="API key for --url."),
+    as_json: bool = typer.Option(False, "--json", help="Print the response as JSON instead of a table."),
+) -> None:
+    """Search long-term memories (semantic, filtered) and print the best hits."""
+    settings = get_settings(ctx)
+    request = _request(
+        query,
+        user_id=user,
+        agent_id=agent,
+        conversation_id=conversation,
+        kinds=kind or None,
+        tags=tag or None,
+        limit=limit,
+        mode=mode,
+        min_score=min_score,
+    )
+    with reported_errors():
+        if url:
+            response, where = _remote(url, api_key, request), url
+        else:
+            scope = tenant or settings.tenant_id
+            response, where = _local(settings, scope, request), f"tenant {scope}"
+    if as_json:
+        console.print_json(json.dumps(response.model_dump(mode="json")))
+        return
+    console.print(render(response, f"memories for {query!r} ({where})"))
+
+
+__all__ = ["render", "search"]

@@ -1,0 +1,169 @@
+"""`memlane run`: the whole pipeline once, on embedded defaults, in a workspace of its own.
+
+One run gets a run id: its topics (`run-<id>.memlane.*`), consumer groups, processors app id and local
+state (`<data dir>/runs/<id>`: RocksDB tables, blob store, embedded Qdrant) are its own, so a run is
+repeatable against any broker and never mixes with earlier data. Stages run one after another, each
+until its input is drained: publish (with the claim check) -> processors (a faust worker process) ->
+extraction (Ollama when it answers, the heuristic extractor otherwise) -> fallback (only with an
+Anthropic key) -> blob and Qdrant sinks -> one search. The accounting is read back from the topics.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from sinks.blobstore import BlobStore
+from sinks.memory_store import SearchFilters, open_memory_store
+from streams.claim_check import BlobClaimCheck
+from streams.cli.publish_cmd import InputFormat, load_turns
+from streams.dlq import dlq_status
+from streams.errors import MemlaneError
+from streams.events.codec import codec_for
+from streams.events.models import ExtractionRequest, MemoryBatch, SkipRecord
+from streams.kafka.consumer import read_topic
+from streams.kafka.provision import provision
+from streams.kafka.topics import topic_catalogue
+from streams.publisher import PublishSummary, TurnPublisher
+from streams.settings import Settings, TopicNames
+from streams.workers import extract, fallback, sink_blobs, sink_qdrant
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    published: PublishSummary = field(default_factory=PublishSummary)
+    turns_in_requests: int = 0
+    turns_skipped: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    quarantined: int = 0
+    requests: int = 0
+    request_tokens: int = 0
+    turn_tokens: int = 0
+    memory_batches: int = 0
+    memories: int = 0
+    parked: int = 0
+    extractor: str = ""
+    stored_memories: int = 0
+    windows_stored: int = 0
+    search_query: str = ""
+    search_hits: list[tuple[float, str, str]] = field(default_factory=list)
+
+    @property
+    def accounted(self) -> bool:
+        return self.turns_in_requests + self.turns_skipped + self.quarantined >= self.published.delivered
+
+
+def run_settings(base: Settings, run_id: str) -> Settings:
+    """Settings whose topics, groups, app id and local state belong to this run only."""
+    workspace = (base.data_dir / "runs" / run_id).resolve()
+    topics = TopicNames(**{k: f"run-{run_id}.{v}" for k, v in TopicNames().model_dump().items()})
+    extraction = base.extraction.model_copy(
+        update={
+            "worker_group_id": f"memlane-run-{run_id}-extract",
+            "fallback_group_id": f"memlane-run-{run_id}-fallback",
+        }
+    )
+    processor_app = base.processor_app.model_copy(
+        update={"app_id": f"memlane-run-{run_id}", "data_dir": workspace / "processors", "drain_flush_s": 2.0}
+    )
+    sinks = base.sinks.model_copy(update={"qdrant_path": workspace / "qdrant"})
+    return base.model_copy(
+        update={
+            "topics": topics,
+            "data_dir": workspace,
+            "extraction": extraction,
+            "processor_app": processor_app,
+            "sinks": sinks,
+        }
+    )
+
+
+def _env_for(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["MEMLANE_KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
+    env["MEMLANE_STATE_DIR"] = str(settings.data_dir)
+    for name, value in settings.topics.model_dump().items():
+        env[f"MEMLANE_TOPICS__{name.upper()}"] = value
+    env["MEMLANE_PROCESSOR_APP__APP_ID"] = settings.processor_app.app_id
+    env["MEMLANE_PROCESSOR_APP__DATA_DIR"] = str(settings.processor_app.data_dir)
+    env["MEMLANE_PROCESSOR_APP__DRAIN_FLUSH_S"] = str(settings.processor_app.drain_flush_s)
+    env["MEMLANE_BROKER__DEFAULT_PARTITIONS"] = str(settings.broker.default_partitions)
+    return env
+
+
+def _run_processors(settings: Settings, idle_exit_s: float = 6.0) -> None:
+    command = [sys.executable, "-m", "streams.workers.processors", "--idle-exit", str(idle_exit_s)]
+    result = subprocess.run(command, env=_env_for(settings), check=False, timeout=600)
+    if result.returncode != 0:
+        raise MemlaneError(f"the processors worker exited with {result.returncode}")
+
+
+def _account(settings: Settings, report: RunReport) -> None:
+    codec = codec_for(settings.schema_registry_url, settings.schema_registry_config())
+    topics = settings.topics
+    for message in read_topic(settings, topics.requests):
+        request = codec.decode(message.value() or b"", ExtractionRequest, topics.requests)
+        report.requests += 1
+        report.turns_in_requests += len(request.turns)
+        report.request_tokens += request.token_count
+    for message in read_topic(settings, topics.skipped):
+        skip = codec.decode(message.value() or b"", SkipRecord, topics.skipped)
+        report.turns_skipped += 1
+        report.skip_reasons[f"{skip.stage.value}:{skip.reason}"] += 1
+    report.quarantined = sum(1 for _ in read_topic(settings, topics.quarantine))
+    extractors: Counter[str] = Counter()
+    for message in read_topic(settings, topics.memories):
+        batch = codec.decode(message.value() or b"", MemoryBatch, topics.memories)
+        report.memory_batches += 1
+        report.memories += len(batch.memories)
+        extractors[batch.extractor] += 1
+    report.extractor = ", ".join(f"{name} ({count})" for name, count in extractors.most_common())
+    report.parked = dlq_status(settings).parked
+
+
+def run_pipeline(base: Settings, source: Path, conversation: str, question: str | None = None) -> RunReport:
+    """Run every stage once over one LoCoMo conversation; the caller provides a broker that answers."""
+    run_id = uuid.uuid4().hex[:8]
+    settings = run_settings(base, run_id)
+    report = RunReport(run_id=run_id)
+    admin = AdminClient(settings.kafka_config())
+    provision(admin, topic_catalogue(settings))
+    try:
+        turns, _ = load_turns(source, InputFormat.LOCOMO, settings, [conversation])
+        if not turns:
+            raise MemlaneError(f"no turns for conversation {conversation} in {source}")
+        report.turn_tokens = sum(turn.token_count for turn in turns)
+        with BlobStore(settings.data_dir / "blobs") as blobs:
+            publisher = TurnPublisher(settings, claim_check=BlobClaimCheck(blobs))
+            for turn in turns:
+                publisher.publish(turn)
+            report.published = publisher.close()
+        _run_processors(settings)
+        extract.run(settings, idle_exit_s=3.0)
+        if settings.anthropic_api_key is not None:
+            fallback.run(settings, idle_exit_s=3.0)
+        blob_counts = sink_blobs.run(settings, idle_exit_s=3.0, group_id=f"memlane-run-{run_id}-blobs")
+        report.windows_stored = blob_counts.created + blob_counts.existing
+        sink_qdrant.run(settings, idle_exit_s=3.0, group_id=f"memlane-run-{run_id}-qdrant")
+        _account(settings, report)
+        with open_memory_store(settings) as store:
+            report.stored_memories = store.count(settings.tenant_id)
+            report.search_query = question or f"What does {turns[0].speaker} care about?"
+            hits = store.search(
+                settings.tenant_id, report.search_query, SearchFilters(conversation_id=conversation), limit=5
+            )
+            report.search_hits = [(hit.score, hit.record.kind.value, hit.record.text) for hit in hits]
+    finally:
+        admin.delete_topics(list(settings.topics.model_dump().values()))
+    return report
+
+
+__all__ = ["RunReport", "run_pipeline", "run_settings"]
