@@ -109,8 +109,11 @@ class TurnPublisher:
         return self.summary
 
     def close(self, timeout: float = 60.0) -> PublishSummary:
-        """Flush everything; the summary then accounts for every turn sent."""
-        return self.flush(timeout)
+        """Flush everything and release the producer; the summary then accounts for every turn sent."""
+        try:
+            return self.flush(timeout)
+        finally:
+            self.producer.close(timeout)
 
     def __enter__(self) -> TurnPublisher:
         return self

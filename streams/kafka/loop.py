@@ -223,7 +223,7 @@ class ConsumerLoop:
 
     def close(self) -> None:
         try:
-            self.producer.flush(30)
+            self.producer.close(30)
         finally:
             self.consumer.close()
 

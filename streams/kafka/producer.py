@@ -68,6 +68,7 @@ class ReliableProducer:
         self.delivered = 0
         self.failed = 0
         self.errors: list[DeliveryReport] = []
+        self._closed = False
 
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         """Default delivery callback: counts, and keeps the first failures."""
@@ -122,6 +123,8 @@ class ReliableProducer:
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait for every queued message's delivery report; raise if some are still outstanding."""
+        if self._closed:
+            return
         remaining = self._producer.flush(timeout)
         if remaining:
             raise DeliveryError(f"{remaining} message(s) not acknowledged within {timeout:.0f}s", retriable=True)
@@ -135,6 +138,18 @@ class ReliableProducer:
             raise DeliveryError(
                 f"{count} message(s) failed delivery; first: {first.topic}: {first.error}", key=first.key
             )
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Flush, then release the client (its connections and threads). Closing twice is a no-op."""
+        if self._closed:
+            return
+        try:
+            self.flush(timeout)
+        finally:
+            self._closed = True
+            close = getattr(self._producer, "close", None)
+            if callable(close):
+                close()
 
     @property
     def raw(self) -> Producer:

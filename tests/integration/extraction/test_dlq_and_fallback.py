@@ -163,11 +163,12 @@ def test_ollama_down_mid_stream_is_drained_to_claude(kafka_settings: Settings, s
     assert extractor.breaker.state.value == "open", "five consecutive failures open the breaker"
     assert 0 < counts.extracted < 30 and counts.dead_lettered == 30 - counts.extracted
     calls_while_down = ollama.request_count("/api/chat")
-    assert calls_while_down <= 10 + 5 + 1, "while open, requests go to the DLQ without calling Ollama"
+    assert calls_while_down <= 10 + 5 + 2, "while open, requests go to the DLQ without calling Ollama"
 
     parked = dlq_status(settings)
     assert parked.parked == counts.dead_lettered
-    assert parked.by_class["circuit_open"] >= counts.dead_lettered - 5
+    # up to 5 failures open the breaker, plus the calls in flight (parallelism 2) when Ollama went away
+    assert parked.by_class["circuit_open"] >= counts.dead_lettered - 5 - 2 > 0
     dlq_headers = [ErrorInfo.from_headers(message_headers(m)) for m in read_topic(settings, settings.topics.dlq)]
     assert all(
         h and h.topic == settings.topics.requests and h.offset >= 0 and h.stage == "extract" for h in dlq_headers

@@ -1,0 +1,38 @@
+"""Memory search over HTTP: a FastAPI service (search, memories with lineage, blob slices) and its client.
+
+    from sinks.search import ServerThread, create_app
+    app = create_app(settings)                       # stores opened from the settings on first use
+    app = create_app(settings, store=store, blobs=blobs)
+
+`memlane serve` runs it with uvicorn; `memlane search` queries the local store directly, or a running
+service with `--url`. API keys map to tenants (`Settings.api_keys`); see `tenancy.py`.
+"""
+
+from .client import SearchClient
+from .models import BlobSliceOut, ErrorOut, HitOut, MemoryDetail, MemoryOut, SearchRequest, SearchResponse
+from .ranges import RangeError, SliceRequest, parse_slice
+from .server import ServerThread, serve
+from .service import create_app, search_memories
+from .tenancy import ApiKeys, AuthError, blob_visible, tenant_referrer
+
+__all__ = [
+    "ApiKeys",
+    "AuthError",
+    "BlobSliceOut",
+    "ErrorOut",
+    "HitOut",
+    "MemoryDetail",
+    "MemoryOut",
+    "RangeError",
+    "SearchClient",
+    "SearchRequest",
+    "SearchResponse",
+    "ServerThread",
+    "SliceRequest",
+    "blob_visible",
+    "create_app",
+    "parse_slice",
+    "search_memories",
+    "serve",
+    "tenant_referrer",
+]
