@@ -33,8 +33,9 @@ class ProcessorAppSettings(BaseModel):
     """Attempts at delivering a batch's outputs before the worker exits (nothing of the batch committed)."""
     delivery_backoff_s: float = Field(default=1.0, ge=0.0)
     ticks_retention_s: float = Field(default=3600.0, gt=0.0)
-    embedder: Literal["hashing", "none"] = "hashing"
-    """Near-duplicate embeddings: the model-free hashing embedder, or none (exact dedupe only)."""
+    embedder: Literal["hashing", "model", "none"] = "hashing"
+    """Near-duplicate embeddings: the model-free hashing embedder, the memory store's embedding model
+    (`model`: also checks the user's existing memories when a Qdrant server is configured), or none."""
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=1, le=65535)
     faust_log_level: str = "WARNING"

@@ -42,7 +42,7 @@ import structlog
 from faust.streams import Stream, _current_event
 from faust.types import TP, EventT, StreamT
 
-from processors.dedupe import HashingEmbedder
+from processors.dedupe import Embedder, HashingEmbedder, MemoryLookup
 from processors.pipeline import TurnProcessor
 from streams.errors import DeliveryError
 from streams.events.codec import codec_for
@@ -77,6 +77,29 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes | str | None], ...]:
     return tuple((str(key), value) for key, value in pairs)
 
 
+def dedupe_sources(
+    settings: Settings, app_settings: ProcessorAppSettings
+) -> tuple[Embedder | None, MemoryLookup | None]:
+    """The dedupe stage's embedder and, with the model embedder and a Qdrant server, the memory lookup.
+
+    The embedded Qdrant shard belongs to the sink process, so existing memories are only consulted
+    through a server (`MEMLANE_QDRANT_URL`); otherwise near-duplicates are checked against recent turns.
+    """
+    if app_settings.embedder == "none":
+        return None, None
+    if app_settings.embedder == "hashing":
+        return HashingEmbedder(), None
+    from sinks.embeddings import build_embedder
+
+    model = build_embedder(settings.sinks, ollama_url=settings.ollama_url)
+    if not settings.qdrant_url:
+        return model, None
+    from sinks.memory_store import open_memory_store
+    from sinks.memory_store.lookup import MemoryStoreLookup
+
+    return model, MemoryStoreLookup(open_memory_store(settings, embedder=model))
+
+
 class ProcessorRuntime:
     """The Faust app, its topics and table, and the agent and timer wiring the pure stages to them."""
 
@@ -94,8 +117,10 @@ class ProcessorRuntime:
         self.drain_flush_s = app_settings.drain_flush_s or (idle_exit_s / 2.0 if idle_exit_s else None)
         self.turns_topic = settings.topics.turns
         self.ticks_topic = ticks_topic_name(app_settings)
-        embedder = HashingEmbedder() if app_settings.embedder == "hashing" else None
-        processor = TurnProcessor(settings.processors, embedder=embedder, source_topic=self.turns_topic)
+        embedder, memories = dedupe_sources(settings, app_settings)
+        processor = TurnProcessor(
+            settings.processors, embedder=embedder, memories=memories, source_topic=self.turns_topic
+        )
         codec = codec_for(settings.schema_registry_url, settings.schema_registry_config())
         self.planner = BatchPlanner(processor, codec, settings.topics)
         self.index = PendingIndex()
