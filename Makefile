@@ -47,9 +47,17 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## Every benchmark; tables on stdout, JSON in bench-results/.
+## Every benchmark; tables on stdout, JSON in bench-results/ (LoCoMo and logs from $$MEMLANE_DATA_DIR or ../shared/data).
+DATA ?= ../shared/data
 bench: setup
 	$(BIN)/memlane bench publish
+	$(BIN)/memlane bench processors
+	$(BIN)/memlane bench locomo-filter --data $(DATA)/locomo/locomo_dev5.json
+	$(BIN)/memlane bench extract
+	$(BIN)/memlane bench storage
+	$(BIN)/memlane bench search
+	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json
+	$(BIN)/memlane bench offload --data $(DATA)
 
 broker-start: setup
 	$(BIN)/memlane broker start
