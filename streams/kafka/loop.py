@@ -19,7 +19,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -103,9 +103,20 @@ class ConsumerLoop:
         log.info("partitions.revoked", component=self.component, partitions=[p.partition for p in partitions])
 
     def install_signal_handlers(self) -> None:
-        """SIGTERM / SIGINT finish the current batch, commit, and stop."""
+        """SIGTERM / SIGINT finish the current batch, commit, and stop (main thread only: where signals land)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop_event.set())
+
+    def serve(self, *, idle_exit_s: float | None = None, on_close: Callable[[], None] | None = None) -> LoopStats:
+        """What a worker process does: handle signals, run until stopped, then release `on_close`'s resources."""
+        self.install_signal_handlers()
+        try:
+            return self.run(idle_exit_s=idle_exit_s)
+        finally:
+            if on_close is not None:
+                on_close()
 
     def _consume(self) -> list[Message]:
         messages = self.consumer.consume(num_messages=self.batch_size, timeout=self.batch_timeout)

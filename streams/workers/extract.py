@@ -181,14 +181,9 @@ def run(
 ) -> ExtractionCounts:
     """Run the extraction worker until stopped (or idle for `idle_exit_s`)."""
     loop, handler = build_loop(settings, extractor)
-    loop.install_signal_handlers()
     log.info("extract.worker", extractor=handler.extractor.name)
-    try:
-        loop.run(idle_exit_s=idle_exit_s)
-    finally:
-        close = getattr(handler.extractor, "close", None)
-        if callable(close):
-            close()
+    close = getattr(handler.extractor, "close", None)
+    loop.serve(idle_exit_s=idle_exit_s, on_close=close if callable(close) else None)
     return handler.counts
 
 

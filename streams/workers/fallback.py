@@ -165,13 +165,8 @@ def build_loop(settings: Settings, extractor: Extractor | None = None) -> tuple[
 def run(settings: Settings, *, idle_exit_s: float | None = None, extractor: Extractor | None = None) -> FallbackCounts:
     """Run the fallback consumer until stopped (or idle for `idle_exit_s`)."""
     loop, handler = build_loop(settings, extractor)
-    loop.install_signal_handlers()
-    try:
-        loop.run(idle_exit_s=idle_exit_s)
-    finally:
-        close = getattr(handler.extractor, "close", None)
-        if callable(close):
-            close()
+    close = getattr(handler.extractor, "close", None)
+    loop.serve(idle_exit_s=idle_exit_s, on_close=close if callable(close) else None)
     return handler.counts
 
 

@@ -15,7 +15,6 @@ has nothing left to do before `streams.kafka.loop` commits. Undecodable requests
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -147,13 +146,7 @@ def run(
 ) -> BlobSinkCounts:
     """Run the blob sink until stopped (or idle for `idle_exit_s`); closes the store it opened."""
     loop, handler = build_loop(settings, blobs, group_id=group_id, batch_size=batch_size)
-    if threading.current_thread() is threading.main_thread():  # signals can only be caught there
-        loop.install_signal_handlers()
-    try:
-        loop.run(idle_exit_s=idle_exit_s)
-    finally:
-        if blobs is None:
-            handler.blobs.close()
+    loop.serve(idle_exit_s=idle_exit_s, on_close=handler.blobs.close if blobs is None else None)
     log.info("sink_blobs.stopped", **vars(handler.counts))
     return handler.counts
 

@@ -14,7 +14,6 @@ handled prefix and waits; any other store error retries the whole batch.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -153,13 +152,7 @@ def run(
 ) -> QdrantSinkCounts:
     """Run the Qdrant sink until stopped (or idle for `idle_exit_s`); closes the store it opened."""
     loop, handler = build_loop(settings, store, group_id=group_id, batch_size=batch_size)
-    if threading.current_thread() is threading.main_thread():  # signals can only be caught there
-        loop.install_signal_handlers()
-    try:
-        loop.run(idle_exit_s=idle_exit_s)
-    finally:
-        if store is None:
-            handler.store.close()
+    loop.serve(idle_exit_s=idle_exit_s, on_close=handler.store.close if store is None else None)
     log.info("sink_qdrant.stopped", **vars(handler.counts))
     return handler.counts
 
