@@ -24,6 +24,7 @@ EXTRACTOR_NAME = "heuristic"
 EXTRACTOR_VERSION = "rules-1"
 MAX_SENTENCE_CHARS = 400
 MIN_SENTENCE_CHARS = 12
+MIN_SENTENCE_WORDS = 4  # "Agreed, Caroline." is an acknowledgement, not a decision worth remembering
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def sentences(text: str) -> list[str]:
     found: list[str] = []
     for raw in _SENTENCE_END.split(text):
         sentence = " ".join(raw.split())
-        if len(sentence) < MIN_SENTENCE_CHARS:
+        if len(sentence) < MIN_SENTENCE_CHARS or len(sentence.split()) < MIN_SENTENCE_WORDS:
             continue
         if len(sentence) > MAX_SENTENCE_CHARS:
             sentence = sentence[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " ..."

@@ -80,3 +80,11 @@ def test_caps_items_per_kind() -> None:
     turns = [turn(i, f"We will ship feature number {i} soon.") for i in range(10)]
     outcome = HeuristicExtractor(max_items_per_kind=3).extract(request_of(turns))
     assert len(outcome.memories) == 3
+
+
+def test_short_acknowledgements_are_not_memories() -> None:
+    from processors.extraction.heuristic import sentences
+
+    assert sentences("Agreed, Caroline. We decided to move the launch to Friday.") == [
+        "We decided to move the launch to Friday."
+    ]
