@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from streams.errors import MemlaneError
 from streams.kafka.consumer import end_offsets, make_consumer
@@ -98,10 +99,30 @@ def dlq_status(settings: Settings) -> DlqStatus:
     return status
 
 
+def _group_members(settings: Settings, group: str) -> int:
+    admin = AdminClient(settings.kafka_config())
+    try:
+        described = admin.describe_consumer_groups([group])[group].result(timeout=30)
+    except KafkaException as exc:
+        error = exc.args[0]
+        if getattr(error, "code", lambda: None)() == KafkaError.GROUP_ID_NOT_FOUND:
+            return 0
+        raise MemlaneError(f"cannot describe consumer group {group}: {error}") from exc
+    return len(described.members)
+
+
 def redrive(settings: Settings) -> DlqStatus:
-    """Send every parked request back to extraction and commit the fallback group past them."""
+    """Send every parked request back to extraction and commit the fallback group past them.
+
+    Refuses while the fallback group has members: a running fallback would handle the same requests
+    with Claude while extraction handles them again.
+    """
     topic = settings.topics.dlq
-    consumer = make_consumer(settings, settings.extraction.fallback_group_id)
+    group = settings.extraction.fallback_group_id
+    members = _group_members(settings, group)
+    if members:
+        raise MemlaneError(f"the fallback group {group} has {members} member(s): stop `memlane worker fallback` first")
+    consumer = make_consumer(settings, group)
     producer = ReliableProducer(settings)
     moved = DlqStatus()
     try:
@@ -131,6 +152,7 @@ def redrive(settings: Settings) -> DlqStatus:
         moved.total = moved.parked
     finally:
         consumer.close()
+        producer.close()
     return moved
 
 

@@ -12,6 +12,8 @@ and quarantine topics can carry them.
     ├── CodecError                  a message cannot be encoded or decoded; `.raw` holds its bytes
     │   ├── UnknownSchemaError      the fingerprint / schema id is not one we know
     │   └── MalformedMessageError   bad header, truncated or corrupt body
+    ├── ServiceUnavailableError     a service memlane depends on (schema registry, ...) did not answer:
+    │                               retry later; never a reason to quarantine a message
     ├── DeliveryError               Kafka did not acknowledge a produce
     ├── ExtractionError             an extractor failed on a request; `.error_class` names why
     ├── SinkError                   a sink write failed; the offsets it covers are not committed
@@ -64,6 +66,10 @@ class MalformedMessageError(CodecError):
     """The message has a bad header or a truncated / corrupt body."""
 
 
+class ServiceUnavailableError(MemlaneError):
+    """A dependency did not answer (connection refused, timeout, 5xx): retry, do not park the message."""
+
+
 class DeliveryError(MemlaneError):
     """Kafka did not acknowledge a produced message."""
 
@@ -112,6 +118,7 @@ __all__ = [
     "MalformedMessageError",
     "MemlaneError",
     "SearchError",
+    "ServiceUnavailableError",
     "SinkBackpressureError",
     "SinkError",
     "TopicError",

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None
     api_keys: dict[str, str] = Field(
-        default_factory=dict, description="search API keys -> tenant ids (JSON in MEMLANE_API_KEYS)"
+        default_factory=dict, repr=False, description="search API keys -> tenant ids (JSON in MEMLANE_API_KEYS)"
     )
     metrics_port: int | None = None
     log_level: str = "INFO"
@@ -146,8 +146,10 @@ class Settings(BaseSettings):
         return conf
 
     def safe_dump(self) -> dict[str, Any]:
-        """Settings as a dict fit for logs: secrets stay masked."""
-        return self.model_dump(mode="json")
+        """Settings as a dict fit for logs: secrets stay masked (search API keys too)."""
+        dumped = self.model_dump(mode="json")
+        dumped["api_keys"] = {f"key-{n}": "**********" for n in range(len(self.api_keys))}
+        return dumped
 
 
 @lru_cache(maxsize=1)

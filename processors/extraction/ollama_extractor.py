@@ -21,6 +21,7 @@ Breaker verdicts: an accepted result or a `low_confidence` one proves the server
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -145,8 +146,13 @@ class OllamaExtractor:
             clock=clock,
         )
 
-    def options(self) -> dict[str, Any]:
-        return {"temperature": self.settings.temperature, "num_ctx": self.settings.num_ctx}
+    def options(self, request: ExtractionRequest | None = None) -> dict[str, Any]:
+        """Sampling options; a request's own seed makes a redelivered request sample the same answer."""
+        options: dict[str, Any] = {"temperature": self.settings.temperature, "num_ctx": self.settings.num_ctx}
+        if request is not None:
+            digest = hashlib.sha256(request.request_id.encode("utf-8")).digest()
+            options["seed"] = int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+        return options
 
     def extract(self, request: ExtractionRequest) -> ExtractionOutcome:
         trial = self.breaker.acquire()
@@ -173,7 +179,7 @@ class OllamaExtractor:
                 model=decision.model,
                 messages=build_messages(request, governed),
                 format=result_json_schema(),
-                options=self.options(),
+                options=self.options(request),
                 keep_alive=self.settings.keep_alive,
                 stream=False,
             )

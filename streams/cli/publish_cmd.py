@@ -14,6 +14,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sinks.blobstore import BlobStore
+from streams.claim_check import BlobClaimCheck
 from streams.cli.context import (
     EXIT_ERROR,
     EXIT_INVALID_INPUT,
@@ -59,9 +61,10 @@ def load_turns(
 
 
 def publish_turns(settings: Settings, turns: list[ConversationTurn], *, show_progress: bool = True) -> PublishSummary:
-    """Publish with a progress bar; returns the summary after every delivery report is in."""
+    """Publish with a progress bar (large content claim-checked into the blob store); returns the summary."""
     with (
-        TurnPublisher(settings) as publisher,
+        BlobStore(settings.data_dir / "blobs") as blobs,
+        TurnPublisher(settings, claim_check=BlobClaimCheck(blobs)) as publisher,
         Progress(
             TextColumn("publishing"),
             BarColumn(),
@@ -102,6 +105,9 @@ def publish(
     with reported_errors():
         try:
             turns, errors = load_turns(file, fmt, settings, conversation)
+        except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
+            err_console.print(f"[red]rejected:[/red] {file}: cannot be read as UTF-8 text ({exc})")
+            raise typer.Exit(EXIT_INVALID_INPUT) from exc
         except ValidationError as exc:
             err_console.print(f"[red]rejected:[/red] {exc}")
             raise typer.Exit(EXIT_INVALID_INPUT) from exc

@@ -21,7 +21,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from streams.errors import CodecError, MalformedMessageError, UnknownSchemaError
+from streams.errors import CodecError, MalformedMessageError, ServiceUnavailableError, UnknownSchemaError
 from streams.events.catalogue import SchemaCatalogue, SchemaVersion, shipped_catalogue
 from streams.events.models import EventModel
 
@@ -210,6 +210,8 @@ class SchemaRegistryCodec:
                 to_avro_dict(event), SerializationContext(topic, MessageField.VALUE)
             )
         except Exception as exc:
+            if _registry_unavailable(exc):
+                raise ServiceUnavailableError(f"schema registry unavailable: {exc}") from exc
             raise CodecError(f"schema registry encode of {type(event).__name__} failed: {exc}") from exc
         return bytes(data)
 
@@ -221,6 +223,8 @@ class SchemaRegistryCodec:
         try:
             record = self._deserializer(model.avro_name)(raw, SerializationContext(topic, MessageField.VALUE))
         except Exception as exc:
+            if _registry_unavailable(exc):
+                raise ServiceUnavailableError(f"schema registry unavailable: {exc}") from exc
             message = str(exc)
             if "not found" in message.lower() or "40403" in message:
                 raise UnknownSchemaError(f"schema id unknown to the registry: {message}", raw=raw) from exc
@@ -228,6 +232,24 @@ class SchemaRegistryCodec:
         if not isinstance(record, dict):
             raise MalformedMessageError("decoded value is not a record", raw=raw)
         return from_avro_dict(model, record, raw)
+
+
+def _registry_unavailable(exc: BaseException) -> bool:
+    """Connection failures, timeouts and 5xx answers of the registry (as opposed to a bad message)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        status = getattr(seen, "http_status_code", None)
+        if isinstance(status, int) and status >= 500:
+            return True
+        if isinstance(seen, ConnectionError | TimeoutError | OSError) or type(seen).__name__ in (
+            "ConnectError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "RemoteProtocolError",
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def codec_for(schema_registry_url: str | None, registry_conf: dict[str, str] | None = None) -> EventCodec:

@@ -94,6 +94,7 @@ class ConsumerLoop:
         self.stop_event = threading.Event()
         self.assigned = threading.Event()
         self.stats = LoopStats()
+        self._releases: list[Callable[[], None]] = []
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned.set()
@@ -232,11 +233,18 @@ class ConsumerLoop:
         log.info("worker.stopped", component=self.component, batches=self.stats.batches, messages=self.stats.messages)
         return self.stats
 
+    def on_close(self, release: Callable[[], None]) -> None:
+        """Release `release`'s resource when the loop closes (stores the worker opened)."""
+        self._releases.append(release)
+
     def close(self) -> None:
         try:
             self.producer.close(30)
         finally:
             self.consumer.close()
+            for release in self._releases:
+                release()
+            self._releases.clear()
 
 
 __all__ = ["BatchHandler", "ConsumerLoop", "LoopStats", "PartialBatch"]

@@ -48,7 +48,7 @@ def topic_catalogue(settings: Settings) -> list[TopicSpec]:
             name=name,
             purpose=purpose,
             partitions=parts,
-            retention_ms=days * DAY_MS,
+            retention_ms=days * DAY_MS if days > 0 else -1,
             min_insync_replicas=min_isr,
             replication_factor=replicas,
             extra={"message.timestamp.type": "CreateTime"},
@@ -59,8 +59,9 @@ def topic_catalogue(settings: Settings) -> list[TopicSpec]:
         spec(names.skipped, "SkipRecord audit: why a turn did not reach the LLM", 30),
         spec(names.requests, "ExtractionRequest windows for the extraction workers", 14),
         spec(names.memories, "MemoryBatch results with lineage", 90),
-        spec(names.dlq, "raw ExtractionRequest bytes that failed extraction, with memlane.error.* headers", 30),
-        spec(names.quarantine, "undecodable input, raw bytes with memlane.error.* headers", 30),
+        # parked messages wait for an operator or a redrive: retention never deletes them
+        spec(names.dlq, "raw ExtractionRequest bytes that failed extraction, with memlane.error.* headers", 0),
+        spec(names.quarantine, "undecodable input, raw bytes with memlane.error.* headers", 0),
         spec(names.usage, "UsageRecord per LLM call: tokens, latency, cost", 90),
     ]
 

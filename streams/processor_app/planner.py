@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from processors.pipeline import TurnProcessor
 from processors.state import ConversationState
 from processors.tokens import turn_tokens
-from streams.errors import CodecError, MemlaneError, ValidationError
+from streams.errors import CodecError, ValidationError
 from streams.events.codec import EventCodec
 from streams.events.models import ConversationTurn
 from streams.kafka.headers import ErrorInfo
@@ -119,7 +119,7 @@ class BatchPlanner:
             return
         try:
             state, outputs = self._apply(previous.state if previous else None, turn, message)
-        except MemlaneError as exc:  # the stages refuse the turn (e.g. invalid against its state)
+        except ValidationError as exc:  # the stages refuse the turn (e.g. invalid against its state)
             plan.outputs.append(self._quarantine(message, exc))
             return
         plan.outputs.extend(outputs)

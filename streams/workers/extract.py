@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from confluent_kafka import Message
@@ -29,6 +30,7 @@ from sinks.blobstore import BlobStore
 from streams.errors import CodecError, ExtractionError
 from streams.events.codec import EventCodec, codec_for
 from streams.events.models import ExtractionRequest, UsageRecord
+from streams.kafka.consumer import make_consumer
 from streams.kafka.loop import ConsumerLoop
 from streams.kafka.parking import dead_letter, message_headers, quarantine
 from streams.kafka.producer import ReliableProducer
@@ -38,6 +40,11 @@ from streams.windows import window_sha256
 
 log = structlog.get_logger(__name__)
 REDRIVE_HEADER = "memlane.redrive.count"
+
+
+def memory_key(request: ExtractionRequest) -> bytes:
+    """Memories are keyed by tenant and user: one user's near-duplicate merges meet in one sink partition."""
+    return f"{request.tenant_id}\x1f{request.user_id}".encode()
 
 
 def redrive_count(message: Message) -> int:
@@ -73,11 +80,18 @@ class ExtractionHandler:
         self.producer = producer
         self.codec = codec or codec_for(settings.schema_registry_url, settings.schema_registry_config())
         self.counts = ExtractionCounts()
+        self._health: Any = None
 
     def _check_health(self) -> None:
-        health = getattr(self.extractor, "health", None)
-        if callable(health):
-            health().check_if_due()
+        """Probe Ollama's `/api/tags` at most every `health_interval_s` (one probe object per worker)."""
+        if self._health is None:
+            make = getattr(self.extractor, "health", None)
+            if not callable(make):
+                return
+            self._health = make()
+        status = self._health.check_if_due()
+        if not status.ok:
+            log.warning("ollama.unhealthy", error=status.error, missing=list(status.missing))
 
     def process(self, batch: Sequence[Message]) -> None:
         self._check_health()
@@ -110,7 +124,7 @@ class ExtractionHandler:
             window_blob=window_sha256(request),
         )
         memory_batch = build_batch(request, outcome, source)
-        key = request.conversation_id.encode()
+        key = memory_key(request)
         self.producer.send(topics.memories, self.codec.encode(memory_batch, topics.memories), key=key)
         self._usage(request, outcome.usage)
         self.counts.extracted += 1
@@ -160,19 +174,34 @@ def observe_usage(record: UsageRecord) -> None:
         TOKENS_SAVED.inc(record.tokens_in + record.tokens_out)
 
 
+def max_poll_interval_ms(batch_size: int, parallelism: int, call_timeout_s: float, attempts: int = 1) -> int:
+    """A poll interval the slowest possible batch fits in (every call timing out), with a margin.
+
+    Kafka drops a consumer that does not poll within `max.poll.interval.ms`; a batch that outlives it
+    fails its commit and is extracted (and paid for) again.
+    """
+    rounds = -(-batch_size // max(1, parallelism))
+    worst_s = rounds * call_timeout_s * attempts * 1.5 + 60.0
+    return max(600_000, int(worst_s * 1000))
+
+
 def build_loop(settings: Settings, extractor: Extractor | None = None) -> tuple[ConsumerLoop, ExtractionHandler]:
+    ex = settings.extraction
     producer = ReliableProducer(settings)
     blobs = BlobStore(settings.data_dir / "blobs")
     handler = ExtractionHandler(settings, extractor or choose_extractor(settings, blobs=blobs), producer)
+    poll_ms = max_poll_interval_ms(ex.worker_batch_size, ex.ollama_parallelism, ex.request_timeout_s)
     loop = ConsumerLoop(
         settings,
         component="extract",
-        group_id=settings.extraction.worker_group_id,
+        group_id=ex.worker_group_id,
         topics=[settings.topics.requests],
         handler=handler,
         producer=producer,
-        batch_size=settings.extraction.worker_batch_size,
+        batch_size=ex.worker_batch_size,
+        consumer=make_consumer(settings, ex.worker_group_id, **{"max.poll.interval.ms": poll_ms}),
     )
+    loop.on_close(blobs.close)
     return loop, handler
 
 
@@ -187,4 +216,13 @@ def run(
     return handler.counts
 
 
-__all__ = ["REDRIVE_HEADER", "ExtractionHandler", "build_loop", "observe_usage", "redrive_count", "run"]
+__all__ = [
+    "REDRIVE_HEADER",
+    "ExtractionHandler",
+    "build_loop",
+    "max_poll_interval_ms",
+    "memory_key",
+    "observe_usage",
+    "redrive_count",
+    "run",
+]

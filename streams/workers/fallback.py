@@ -21,11 +21,20 @@ from dataclasses import dataclass
 import structlog
 from confluent_kafka import Message
 
-from processors.extraction import ErrorClass, Extractor, SourcePosition, build_batch, build_fallback, usage_of
+from processors.extraction import (
+    DailyBudget,
+    ErrorClass,
+    Extractor,
+    SourcePosition,
+    build_batch,
+    build_fallback,
+    usage_of,
+)
 from sinks.blobstore import BlobStore
 from streams.errors import CodecError, ExtractionError
 from streams.events.codec import EventCodec, codec_for
 from streams.events.models import ExtractionRequest, UsageRecord
+from streams.kafka.consumer import make_consumer
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.loop import ConsumerLoop, PartialBatch
 from streams.kafka.parking import error_info_for, message_headers, park, quarantine
@@ -33,7 +42,7 @@ from streams.kafka.producer import ReliableProducer
 from streams.metrics import EXTRACTIONS, FALLBACK
 from streams.settings import Settings
 from streams.windows import window_sha256
-from streams.workers.extract import observe_usage
+from streams.workers.extract import max_poll_interval_ms, memory_key, observe_usage
 
 log = structlog.get_logger(__name__)
 
@@ -105,7 +114,7 @@ class FallbackHandler:
                 window_blob=window_sha256(request),
             )
             memory_batch = build_batch(request, outcome, source)
-            key = request.conversation_id.encode()
+            key = memory_key(request)
             self.producer.send(topics.memories, self.codec.encode(memory_batch, topics.memories), key=key)
             self._usage(request, outcome.usage)
             self.counts.extracted += 1
@@ -147,18 +156,25 @@ class FallbackHandler:
 
 
 def build_loop(settings: Settings, extractor: Extractor | None = None) -> tuple[ConsumerLoop, FallbackHandler]:
+    ex = settings.extraction
     producer = ReliableProducer(settings)
-    chosen = extractor or build_fallback(settings, blobs=BlobStore(settings.data_dir / "blobs"))
+    blobs = BlobStore(settings.data_dir / "blobs")
+    # the daily budget survives restarts and is shared by the fallback workers of this state directory
+    budget = DailyBudget(ex.daily_token_budget, state_path=settings.data_dir / "claude-budget.json")
+    chosen = extractor or build_fallback(settings, blobs=blobs, budget=budget)
     handler = FallbackHandler(settings, chosen, producer)
+    poll_ms = max_poll_interval_ms(ex.fallback_batch_size, 1, ex.request_timeout_s, attempts=ex.backoff_attempts)
     loop = ConsumerLoop(
         settings,
         component="fallback",
-        group_id=settings.extraction.fallback_group_id,
+        group_id=ex.fallback_group_id,
         topics=[settings.topics.dlq],
         handler=handler,
         producer=producer,
-        batch_size=settings.extraction.fallback_batch_size,
+        batch_size=ex.fallback_batch_size,
+        consumer=make_consumer(settings, ex.fallback_group_id, **{"max.poll.interval.ms": poll_ms}),
     )
+    loop.on_close(blobs.close)
     return loop, handler
 
 

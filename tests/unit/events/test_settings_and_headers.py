@@ -26,9 +26,11 @@ def test_secrets_are_masked_but_reach_librdkafka(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MEMLANE_SASL_USERNAME", "svc")
     monkeypatch.setenv("MEMLANE_SASL_PASSWORD", "hunter2")
     monkeypatch.setenv("MEMLANE_ANTHROPIC_API_KEY", "sk-ant-secret")
+    monkeypatch.setenv("MEMLANE_API_KEYS", '{"search-key-123": "acme"}')
     settings = Settings()
     dumped = str(settings.safe_dump()) + repr(settings) + str(settings)
-    assert "hunter2" not in dumped and "sk-ant-secret" not in dumped
+    assert "hunter2" not in dumped and "sk-ant-secret" not in dumped and "search-key-123" not in dumped
+    assert settings.api_keys == {"search-key-123": "acme"}
     conf = settings.kafka_config()
     assert conf["sasl.password"] == "hunter2" and conf["sasl.mechanism"] == "SCRAM-SHA-512"
 

@@ -99,7 +99,8 @@ def test_happy_path_produces_validated_memories_with_usage(
 
     [body] = ollama_server.received(CHAT)
     assert body["format"] == result_json_schema()
-    assert body["options"] == {"temperature": 0.3, "num_ctx": 8192}
+    assert {k: body["options"][k] for k in ("temperature", "num_ctx")} == {"temperature": 0.3, "num_ctx": 8192}
+    assert isinstance(body["options"]["seed"], int)
     assert body["stream"] is False
     assert body["messages"][0]["role"] == "system"
     assert "[turn id=evt-0 index=0 role=user]" in body["messages"][1]["content"]
@@ -116,8 +117,13 @@ def test_happy_path_produces_validated_memories_with_usage(
 
 def test_options_come_from_settings(ollama_server: FakeOllamaServer) -> None:
     settings = ExtractionSettings(fast_model=FAST, complex_model=COMPLEX, temperature=0.1, num_ctx=4096)
-    make(ollama_server, settings).extract(simple_request())
-    assert ollama_server.received(CHAT)[0]["options"] == {"temperature": 0.1, "num_ctx": 4096}
+    extractor = make(ollama_server, settings)
+    extractor.extract(simple_request())
+    extractor.extract(simple_request())
+    extractor.extract(simple_request(request_id="req-2"))
+    first, again, other = (body["options"] for body in ollama_server.received(CHAT))
+    assert {k: first[k] for k in ("temperature", "num_ctx")} == {"temperature": 0.1, "num_ctx": 4096}
+    assert first["seed"] == again["seed"] != other["seed"], "a redelivered request samples with the same seed"
 
 
 def test_batch_carries_lineage_and_deterministic_ids(
