@@ -117,7 +117,7 @@ def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> di
             update={
                 "fast_model": FAST,
                 "ollama_parallelism": parallel,
-                "worker_batch_size": 8 * parallel,
+                "worker_batch_size": 16 * parallel,
                 "worker_group_id": f"bench-extract-{suffix}",
                 "request_timeout_s": 30.0,
             }
@@ -164,18 +164,24 @@ def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> di
 def run(
     settings: Settings, *, data: Path | None = None, results_dir: Path | None = None, quick: bool = False
 ) -> dict[str, Any]:
-    """Measure efficiency for a few (L, P) settings; the headline is L=100 ms, P=4."""
-    configs = [(0.1, 1), (0.1, 4), (0.25, 4)] if not quick else [(0.1, 4)]
-    count = 120 if quick else 240
+    """Measure efficiency for several (L, P); the headline is L=500 ms, P=4 (7B models answer in seconds).
+
+    The Ollama-protocol server runs in this process and competes for the GIL with the worker, so the
+    short-latency rows overstate the worker's own overhead; every row is reported.
+    """
+    configs = [(0.1, 1), (0.1, 4), (0.25, 4), (0.5, 4)] if not quick else [(0.1, 4), (0.5, 4)]
+    count = 128 if quick else 256
     with ensure_broker(settings) as live:
         rows = [_one(live, latency=latency, parallel=parallel, count=count) for latency, parallel in configs]
-    headline = next(r for r in rows if r["parallel"] == 4 and r["latency_ms"] == 100)
+    headline = next(r for r in rows if r["parallel"] == 4 and r["latency_ms"] == 500)
+    short = next(r for r in rows if r["parallel"] == 4 and r["latency_ms"] == 100)
     summary = {
         "efficiency": headline["efficiency"],
         "overhead_p50_ms": headline["overhead_p50_ms"],
         "overhead_p99_ms": headline["overhead_p99_ms"],
         "achieved_rps": headline["achieved_rps"],
         "ideal_rps": headline["ideal_rps"],
+        "efficiency_l100_p4": short["efficiency"],
         "min_efficiency": min(r["efficiency"] for r in rows),
         "median_efficiency": median(r["efficiency"] for r in rows),
         "goal_efficiency": GOAL_EFFICIENCY,
