@@ -56,7 +56,10 @@ def test_kill_9_mid_stream_then_restart_loses_and_changes_nothing(
     covered_at_kill = len(at_kill.verdicts())
     assert 0 < covered_at_kill < len(turns), "the kill landed mid-stream"
     missing = [(t.conversation_id, t.turn_index) for t in turns if not verdicts.get((t.conversation_id, t.turn_index))]
-    assert not missing, f"{len(missing)} turn(s) in no request and no skip record, e.g. {missing[:5]}"
+    assert not missing, (
+        f"{len(missing)} turn(s) in no request and no skip record, e.g. {missing[:5]}\n"
+        f"--- first worker (killed) ---\n{first.log()[-4000:]}\n--- second worker ---\n{second.log()[-6000:]}"
+    )
     assert outputs.conflicting_ids() == [], "an id was delivered twice with different contents"
     twice = {key: ids for key, ids in verdicts.items() if len(ids) > 1}
     assert not twice, f"turns with two different verdicts: {list(twice.items())[:3]}"
