@@ -141,7 +141,7 @@ def run_pipeline(base: Settings, source: Path, conversation: str, question: str 
         if not turns:
             raise MemlaneError(f"no turns for conversation {conversation} in {source}")
         report.turn_tokens = sum(turn.token_count for turn in turns)
-        with BlobStore(settings.data_dir / "blobs") as blobs:
+        with BlobStore(settings.blob_dir) as blobs:
             publisher = TurnPublisher(settings, claim_check=BlobClaimCheck(blobs))
             for turn in turns:
                 publisher.publish(turn)

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
             raise ConfigError(f"SASL {self.sasl_mechanism} needs MEMLANE_SASL_USERNAME and MEMLANE_SASL_PASSWORD")
         return self
 
+    @property
+    def blob_dir(self) -> Path:
+        """The local content-addressed blob store every component shares."""
+        return self.data_dir / "blobs"
+
     def kafka_config(self, **overrides: Any) -> dict[str, Any]:
         """The librdkafka settings every memlane client starts from, plus `overrides`."""
         conf: dict[str, Any] = {

@@ -44,7 +44,7 @@ class Resources:
         if self._blobs is None:
             with self._lock:
                 if self._blobs is None:
-                    self._blobs = BlobStore(self.settings.data_dir / "blobs")
+                    self._blobs = BlobStore(self.settings.blob_dir)
                     self._owned.append(self._blobs)
         return self._blobs
 

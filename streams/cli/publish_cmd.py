@@ -63,7 +63,7 @@ def load_turns(
 def publish_turns(settings: Settings, turns: list[ConversationTurn], *, show_progress: bool = True) -> PublishSummary:
     """Publish with a progress bar (large content claim-checked into the blob store); returns the summary."""
     with (
-        BlobStore(settings.data_dir / "blobs") as blobs,
+        BlobStore(settings.blob_dir) as blobs,
         TurnPublisher(settings, claim_check=BlobClaimCheck(blobs)) as publisher,
         Progress(
             TextColumn("publishing"),

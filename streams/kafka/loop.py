@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -247,4 +247,34 @@ class ConsumerLoop:
             self._releases.clear()
 
 
-__all__ = ["BatchHandler", "ConsumerLoop", "LoopStats", "PartialBatch"]
+H = TypeVar("H", bound=BatchHandler)
+
+
+def worker_loop(
+    settings: Settings,
+    *,
+    component: str,
+    group_id: str,
+    topic: str,
+    batch_size: int,
+    handler_for: Callable[[ReliableProducer], H],
+    max_poll_interval_ms: int | None = None,
+) -> tuple[ConsumerLoop, H]:
+    """A worker's loop: its own reliable producer, the handler built on it, and an at-least-once consumer."""
+    producer = ReliableProducer(settings)
+    handler = handler_for(producer)
+    overrides = {} if max_poll_interval_ms is None else {"max.poll.interval.ms": max_poll_interval_ms}
+    loop = ConsumerLoop(
+        settings,
+        component=component,
+        group_id=group_id,
+        topics=[topic],
+        handler=handler,
+        producer=producer,
+        batch_size=batch_size,
+        consumer=make_consumer(settings, group_id, **overrides),
+    )
+    return loop, handler
+
+
+__all__ = ["BatchHandler", "ConsumerLoop", "LoopStats", "PartialBatch", "worker_loop"]

@@ -30,8 +30,7 @@ from sinks.blobstore import BlobStore
 from streams.errors import CodecError, ExtractionError
 from streams.events.codec import EventCodec, codec_for
 from streams.events.models import ExtractionRequest, UsageRecord
-from streams.kafka.consumer import make_consumer
-from streams.kafka.loop import ConsumerLoop
+from streams.kafka.loop import ConsumerLoop, worker_loop
 from streams.kafka.parking import dead_letter, message_headers, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import EXTRACTIONS, LLM_CALLS, LLM_COST, LLM_LATENCY, LLM_TOKENS, TOKENS_SAVED
@@ -187,19 +186,16 @@ def max_poll_interval_ms(batch_size: int, parallelism: int, call_timeout_s: floa
 
 def build_loop(settings: Settings, extractor: Extractor | None = None) -> tuple[ConsumerLoop, ExtractionHandler]:
     ex = settings.extraction
-    producer = ReliableProducer(settings)
-    blobs = BlobStore(settings.data_dir / "blobs")
-    handler = ExtractionHandler(settings, extractor or choose_extractor(settings, blobs=blobs), producer)
-    poll_ms = max_poll_interval_ms(ex.worker_batch_size, ex.ollama_parallelism, ex.request_timeout_s)
-    loop = ConsumerLoop(
+    blobs = BlobStore(settings.blob_dir)
+    chosen = extractor or choose_extractor(settings, blobs=blobs)
+    loop, handler = worker_loop(
         settings,
         component="extract",
         group_id=ex.worker_group_id,
-        topics=[settings.topics.requests],
-        handler=handler,
-        producer=producer,
+        topic=settings.topics.requests,
         batch_size=ex.worker_batch_size,
-        consumer=make_consumer(settings, ex.worker_group_id, **{"max.poll.interval.ms": poll_ms}),
+        handler_for=lambda producer: ExtractionHandler(settings, chosen, producer),
+        max_poll_interval_ms=max_poll_interval_ms(ex.worker_batch_size, ex.ollama_parallelism, ex.request_timeout_s),
     )
     loop.on_close(blobs.close)
     return loop, handler

@@ -34,9 +34,8 @@ from sinks.blobstore import BlobStore
 from streams.errors import CodecError, ExtractionError
 from streams.events.codec import EventCodec, codec_for
 from streams.events.models import ExtractionRequest, UsageRecord
-from streams.kafka.consumer import make_consumer
 from streams.kafka.headers import ErrorInfo
-from streams.kafka.loop import ConsumerLoop, PartialBatch
+from streams.kafka.loop import ConsumerLoop, PartialBatch, worker_loop
 from streams.kafka.parking import error_info_for, message_headers, park, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import EXTRACTIONS, FALLBACK
@@ -157,22 +156,20 @@ class FallbackHandler:
 
 def build_loop(settings: Settings, extractor: Extractor | None = None) -> tuple[ConsumerLoop, FallbackHandler]:
     ex = settings.extraction
-    producer = ReliableProducer(settings)
-    blobs = BlobStore(settings.data_dir / "blobs")
+    blobs = BlobStore(settings.blob_dir)
     # the daily budget survives restarts and is shared by the fallback workers of this state directory
     budget = DailyBudget(ex.daily_token_budget, state_path=settings.data_dir / "claude-budget.json")
     chosen = extractor or build_fallback(settings, blobs=blobs, budget=budget)
-    handler = FallbackHandler(settings, chosen, producer)
-    poll_ms = max_poll_interval_ms(ex.fallback_batch_size, 1, ex.request_timeout_s, attempts=ex.backoff_attempts)
-    loop = ConsumerLoop(
+    loop, handler = worker_loop(
         settings,
         component="fallback",
         group_id=ex.fallback_group_id,
-        topics=[settings.topics.dlq],
-        handler=handler,
-        producer=producer,
+        topic=settings.topics.dlq,
         batch_size=ex.fallback_batch_size,
-        consumer=make_consumer(settings, ex.fallback_group_id, **{"max.poll.interval.ms": poll_ms}),
+        handler_for=lambda producer: FallbackHandler(settings, chosen, producer),
+        max_poll_interval_ms=max_poll_interval_ms(
+            ex.fallback_batch_size, 1, ex.request_timeout_s, attempts=ex.backoff_attempts
+        ),
     )
     loop.on_close(blobs.close)
     return loop, handler

@@ -26,7 +26,7 @@ from sinks.search.tenancy import tenant_referrer
 from streams.errors import CodecError, ValidationError
 from streams.events.codec import EventCodec, codec_for
 from streams.events.models import ExtractionRequest
-from streams.kafka.loop import ConsumerLoop
+from streams.kafka.loop import ConsumerLoop, worker_loop
 from streams.kafka.parking import quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import BLOBS_WRITTEN
@@ -43,7 +43,7 @@ _MAX_REFERRER = 512
 
 def blob_store_for(settings: Settings) -> BlobStore:
     """The blob store every component shares: `<data_dir>/blobs`."""
-    return BlobStore(settings.data_dir / "blobs")
+    return BlobStore(settings.blob_dir)
 
 
 @dataclass
@@ -122,18 +122,15 @@ def build_loop(
     group_id: str = GROUP_ID,
     batch_size: int = BATCH_SIZE,
 ) -> tuple[ConsumerLoop, BlobSinkHandler]:
-    producer = ReliableProducer(settings)
-    handler = BlobSinkHandler(settings, blobs or blob_store_for(settings), producer)
-    loop = ConsumerLoop(
+    store = blobs or blob_store_for(settings)
+    return worker_loop(
         settings,
         component=COMPONENT,
         group_id=group_id,
-        topics=[settings.topics.requests],
-        handler=handler,
-        producer=producer,
+        topic=settings.topics.requests,
         batch_size=batch_size,
+        handler_for=lambda producer: BlobSinkHandler(settings, store, producer),
     )
-    return loop, handler
 
 
 def run(

@@ -24,7 +24,7 @@ from sinks.memory_store import MemoryStore, UpsertReport, open_memory_store
 from streams.errors import CodecError, SinkBackpressureError, ValidationError
 from streams.events.codec import EventCodec, codec_for
 from streams.events.models import MemoryBatch
-from streams.kafka.loop import ConsumerLoop, PartialBatch
+from streams.kafka.loop import ConsumerLoop, PartialBatch, worker_loop
 from streams.kafka.parking import quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import MEMORIES_WRITTEN
@@ -128,18 +128,15 @@ def build_loop(
     batch_size: int = BATCH_SIZE,
 ) -> tuple[ConsumerLoop, QdrantSinkHandler]:
     """The sink's consumer loop and handler (opens the configured memory store unless one is given)."""
-    producer = ReliableProducer(settings)
-    handler = QdrantSinkHandler(settings, store or open_memory_store(sink_settings(settings)), producer)
-    loop = ConsumerLoop(
+    memory_store = store or open_memory_store(sink_settings(settings))
+    return worker_loop(
         settings,
         component=COMPONENT,
         group_id=group_id,
-        topics=[settings.topics.memories],
-        handler=handler,
-        producer=producer,
+        topic=settings.topics.memories,
         batch_size=batch_size,
+        handler_for=lambda producer: QdrantSinkHandler(settings, memory_store, producer),
     )
-    return loop, handler
 
 
 def run(

@@ -53,7 +53,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Depl
         sinks=SinkSettings(qdrant_path=root / "qdrant"),
     )
     log = (data_dir / "loghub_2k" / "Zookeeper_2k.log").read_bytes()
-    with BlobStore(settings.data_dir / "blobs") as blobs:
+    with BlobStore(settings.blob_dir) as blobs:
         sha = blobs.put(log, media_type="text/plain", referrer=tenant_referrer("acme")).sha256
     memories = tuple(
         Memory(memory_id=f"m-{n}", kind=kind, text=text, confidence=0.9, event_time=datetime(2025, 1, 5, tzinfo=UTC))

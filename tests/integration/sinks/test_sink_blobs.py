@@ -109,5 +109,5 @@ def test_default_store_lives_under_the_data_dir(kafka_settings: Settings, new_gr
     publish(kafka_settings, items, garbage=b"\x00")
     counts = sink_blobs.run(kafka_settings, idle_exit_s=1.5, group_id=new_group_id("default"))
     assert (counts.created, counts.quarantined) == (2, 1)
-    with BlobStore(kafka_settings.data_dir / "blobs") as blobs:
+    with BlobStore(kafka_settings.blob_dir) as blobs:
         assert all(blobs.exists(window_sha256(request)) for request in items)
