@@ -28,6 +28,9 @@ TURNS_SKIPPED = Counter("memlane_turns_skipped_total", "Turns not forwarded to e
 REQUESTS_OUT = Counter("memlane_requests_out_total", "Extraction requests emitted", ["trigger", "priority_class"])
 TOKENS_SEEN = Counter("memlane_tokens_seen_total", "Turn tokens read by the processors")
 TOKENS_FORWARDED = Counter("memlane_tokens_forwarded_total", "Turn tokens forwarded to extraction")
+OFFSET_GAPS = Counter(
+    "memlane_processor_offset_gaps_total", "Turn offsets the stream skipped, sought back and read again"
+)
 
 # -- extraction and fallback ------------------------------------------------------------------------
 EXTRACTIONS = Counter("memlane_extractions_total", "Extraction requests finished", ["extractor", "outcome"])

@@ -5,11 +5,15 @@ so Faust assigns partition p of both, and of the state changelog, to the same wo
 `batch_size`, taken with `noack_take` so that nothing is acked before the batch is done. Per batch, in this
 order, which is what makes a kill -9 at any point safe:
 
+0. admit only contiguous offsets of each turns partition (`offset_guard`: Faust's stream can skip events
+   around recovery and a rebalance and ack them as it skips them; the guard seeks back instead, and the
+   consumer counts only the acks the agent released);
 1. plan the batch with the pure stages (`planner.BatchPlanner`) from the states in the table;
 2. send every output and await every acknowledgement (`Topic.send(force=True)` then the futures);
-3. write the new states into the `conversation-state` table (RocksDB, changelog topic);
-4. ack the events; Faust commits acked offsets only after flushing its producer, which holds the
-   changelog writes of step 3 (`Consumer._commit_offsets` awaits `producer.flush()` first).
+3. write the new states into the `conversation-state` table (RocksDB, changelog topic) and wait until the
+   broker acknowledged every changelog record of them (`state_table.ConfirmedTable`: Faust's own flush
+   before a commit can return with changelog records still buffered);
+4. ack the events; Faust commits acked offsets in the background.
 
 A crash before 3 replays the batch from the old states into the same outputs (ids and contents derive from
 the turns; timestamps are event times); a crash after 3 replays turns the states already hold, which the
@@ -46,12 +50,14 @@ from processors.dedupe import Embedder, HashingEmbedder, MemoryLookup
 from processors.pipeline import TurnProcessor
 from streams.errors import DeliveryError
 from streams.events.codec import codec_for
-from streams.metrics import TOKENS_SEEN, TURNS_IN
+from streams.metrics import OFFSET_GAPS, TOKENS_SEEN, TURNS_IN
 from streams.processor_app.config import ProcessorAppSettings, faust_options, ticks_topic_name
 from streams.processor_app.envelope import StoredState, pending_window
+from streams.processor_app.offset_guard import Admission, OffsetGuard, install_ack_filter, resume_positions
 from streams.processor_app.outputs import Output, OutputRole, count_delivered, topic_for
 from streams.processor_app.planner import BatchPlanner, Item, Tick, TurnMessage
 from streams.processor_app.schedule import PendingIndex, Silence, deadline
+from streams.processor_app.state_table import add_confirmed_table
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -124,6 +130,7 @@ class ProcessorRuntime:
         codec = codec_for(settings.schema_registry_url, settings.schema_registry_config())
         self.planner = BatchPlanner(processor, codec, settings.topics)
         self.index = PendingIndex()
+        self.guard = OffsetGuard(self.turns_topic)
         self.last_turn_at: float | None = None
         self.stopping = False
 
@@ -138,7 +145,8 @@ class ProcessorRuntime:
         self.source = app.topic(self.turns_topic, self.ticks_topic, partitions=partitions, allow_empty=True, **raw)
         self.ticks = app.topic(self.ticks_topic, partitions=partitions, **raw)
         self.outputs = {role: app.topic(topic_for(role, settings.topics), **raw) for role in OutputRole}
-        self.table = app.Table(
+        self.table = add_confirmed_table(
+            app,
             TABLE_NAME,
             default=None,
             key_type=bytes,
@@ -153,17 +161,56 @@ class ProcessorRuntime:
 
     # --- agent ------------------------------------------------------------------------------------
     async def _agent(self, stream: StreamT[bytes]) -> None:
+        install_ack_filter(self.app.consumer, self.guard)
         batches = cast(Stream[bytes], stream).noack_take(self.app_settings.batch_size, self.app_settings.batch_within_s)
         async for values in batches:
             events = cast(Sequence[EventT[bytes]], values)  # noack_take yields the events themselves
+            admitted: list[EventT[bytes]] = []
+            seen: list[EventT[bytes]] = []
             try:
-                await self._handle(events)
+                admitted, seen = await self._admit(events)
+                if admitted:
+                    await self._handle(admitted)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self._fail(exc)
-            for event in events:
+            for event in (*admitted, *seen):
+                self.guard.release(event.message.partition, event.message.offset)
                 await stream.ack(event)
+
+    async def _admit(self, events: Sequence[EventT[bytes]]) -> tuple[list[EventT[bytes]], list[EventT[bytes]]]:
+        """Splits a batch into events to process and events handled before; drops (un-acked) those past a gap."""
+        unknown = {
+            e.message.partition
+            for e in events
+            if e.message.topic == self.turns_topic and not self.guard.tracks(e.message.partition)
+        }
+        if unknown:
+            group = self.app_settings.app_id
+            positions = await asyncio.to_thread(resume_positions, self.settings, group, self.turns_topic, unknown)
+            self.guard.start(positions)
+            log.info("processors.resume_positions", positions=positions)
+        admitted: list[EventT[bytes]] = []
+        seen: list[EventT[bytes]] = []
+        dropped = 0
+        for event in events:
+            message = event.message
+            if message.topic != self.turns_topic:
+                admitted.append(event)  # ticks: wall-clock triggers, any of them will do
+                continue
+            verdict = self.guard.admit(message.partition, message.offset)
+            if verdict is Admission.NEXT:
+                admitted.append(event)
+            elif verdict is Admission.SEEN:
+                seen.append(event)
+            else:
+                dropped += 1
+        for partition, offset in self.guard.seeks_due().items():
+            OFFSET_GAPS.inc()
+            log.warning("processors.offset_gap", partition=partition, missing_from=offset, dropped=dropped)
+            await self.app.consumer.seek(TP(self.turns_topic, partition), offset)
+        return admitted, seen
 
     async def _handle(self, events: Sequence[EventT[bytes]]) -> None:
         items = [self._item(event) for event in events]
@@ -180,6 +227,7 @@ class ProcessorRuntime:
             with _bound(anchors[stored.partition]):
                 self.table[conversation.encode("utf-8")] = stored.to_bytes()
             self.index.update(stored.partition, conversation, stored.state, settings, seen=conversation in plan.seen)
+        await self.table.confirm_changelog()
         count_delivered(plan.outputs)
         TURNS_IN.inc(plan.turns_in)
         TOKENS_SEEN.inc(plan.tokens_in)
@@ -271,7 +319,9 @@ class ProcessorRuntime:
 
     async def _on_revoked(self, *args: Any, **kwargs: Any) -> None:
         revoked = cast(set[TP], args[1])  # called as (sender, revoked, signal=...)
-        self.index.forget({tp.partition for tp in revoked if tp.topic == self.turns_topic})
+        partitions = {tp.partition for tp in revoked if tp.topic == self.turns_topic}
+        self.index.forget(partitions)
+        self.guard.forget(partitions)
 
     async def _on_assigned(self, *args: Any, **kwargs: Any) -> None:
         assigned = cast(set[TP], args[1])  # called as (sender, assigned, signal=...)
