@@ -163,11 +163,28 @@ CHIT_CHAT_CUES = (
         r"|lol|haha+|cool|nice|great|indeed|totally|exactly|agreed|same|me too|true)\W*$",
     ),
 )
-_HIGH = (
-    (PriorityClass.ERROR, ERROR_CUES),
-    (PriorityClass.DECISION, DECISION_CUES),
-    (PriorityClass.NEXT_STEP, NEXT_STEP_CUES),
+
+
+def any_of(cues: tuple[Cue, ...]) -> re.Pattern[str]:
+    """One pattern that matches wherever one of `cues` would (each keeps its own case and line flags)."""
+
+    def scoped(pattern: re.Pattern[str]) -> str:
+        flags = ("i" if pattern.flags & re.IGNORECASE else "") + ("m" if pattern.flags & re.MULTILINE else "")
+        return f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})"
+
+    return re.compile("|".join(scoped(cue.pattern) for cue in cues))
+
+
+_HIGH = tuple(
+    (priority_class, cues, any_of(cues))
+    for priority_class, cues in (
+        (PriorityClass.ERROR, ERROR_CUES),
+        (PriorityClass.DECISION, DECISION_CUES),
+        (PriorityClass.NEXT_STEP, NEXT_STEP_CUES),
+    )
 )
+"""The classes decided before the fact cues, each with a pre-check that spares a search per cue."""
+_ANY_CHIT_CHAT = any_of(CHIT_CHAT_CUES)
 _WORD = re.compile(r"[^\W_]", re.UNICODE)
 _WORDS = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
@@ -185,7 +202,9 @@ class CueScorer:
 
     def score(self, text: str, *, role: Role = Role.USER, tool_name: str | None = None) -> Score:
         weights = self._settings.weights
-        for priority_class, cues in _HIGH:
+        for priority_class, cues, any_cue in _HIGH:
+            if not any_cue.search(text):
+                continue
             fired = tuple(c.name for c in cues if c.pattern.search(text))
             if fired:
                 return Score(priority_class, getattr(weights, priority_class.value), fired)
@@ -194,7 +213,7 @@ class CueScorer:
             fact_cues = (*fact_cues, f"fact:tool_output:{tool_name or 'unknown'}")
         if information >= self._settings.fact_min_information or role is Role.TOOL:
             return Score(PriorityClass.FACT, weights.fact, fact_cues, information)
-        chatter = tuple(c.name for c in CHIT_CHAT_CUES if c.pattern.search(text))
+        chatter = tuple(c.name for c in CHIT_CHAT_CUES if c.pattern.search(text)) if _ANY_CHIT_CHAT.search(text) else ()
         if not _WORD.search(text):
             chatter = (*chatter, "chit_chat:no_words")
         if chatter:
@@ -223,7 +242,7 @@ def _is_statement(sentence: str) -> bool:
     sentence = sentence.strip()
     if sentence.endswith("?") or sentence.startswith("[") or len(_WORDS.findall(sentence)) < STATEMENT_MIN_WORDS:
         return False
-    return not _YOU.search(sentence) and not any(c.pattern.search(sentence) for c in CHIT_CHAT_CUES)
+    return not _YOU.search(sentence) and not _ANY_CHIT_CHAT.search(sentence)
 
 
 __all__ = [

@@ -10,6 +10,7 @@ vector kept as base64 of float16 (768 bytes for a 384-dimension embedding, ~1e-3
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -28,9 +29,12 @@ def encode_vector(vector: npt.NDArray[np.floating[Any]]) -> str:
     return base64.b64encode(np.asarray(vector, dtype="<f2").tobytes()).decode("ascii")
 
 
+@functools.lru_cache(maxsize=16384)
 def decode_vector(encoded: str) -> npt.NDArray[np.float32]:
-    """The float32 vector `encode_vector` stored."""
-    return np.frombuffer(base64.b64decode(encoded), dtype="<f2").astype(np.float32)
+    """The float32 vector `encode_vector` stored (read-only: decoded once, cached, shared by every state)."""
+    vector = np.frombuffer(base64.b64decode(encoded), dtype="<f2").astype(np.float32)
+    vector.flags.writeable = False
+    return vector
 
 
 def _time(value: datetime | None) -> str | None:
