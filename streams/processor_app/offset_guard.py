@@ -14,7 +14,10 @@ Two pieces close that hole:
   group's committed offset, or the log start, at the first event after an assignment). An event at that
   offset is admitted; one below it was already handled (released again, not processed); one above it
   means Faust skipped something: the event is dropped un-acked and the partition is sought back to the
-  missing offset (again after `reseek_after_s` if the stale events keep coming).
+  missing offset (again after `reseek_after_s` if the stale events keep coming). Not every offset is a
+  record: transaction markers (a transactional producer upstream) and compacted records leave holes.
+  Before seeking, the runtime reads the range from the broker (`present_offsets`); offsets in it that
+  hold no record are marked absent and the guard steps over them.
 * `install_ack_filter` makes the consumer ignore acks of turn messages the agent did not release, so
   Faust's own acks of skipped events cannot move the committed offset.
 """
@@ -23,12 +26,14 @@ from __future__ import annotations
 
 import enum
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import TopicPartition
 
+from streams.errors import MemlaneError
 from streams.kafka.consumer import make_consumer
 from streams.settings import Settings
 
@@ -59,6 +64,7 @@ class OffsetGuard:
         self._seeks: dict[int, _Seek] = {}
         self._due: dict[int, int] = {}
         self._released: set[tuple[int, int]] = set()
+        self._absent: dict[int, set[int]] = {}
         self.gaps = 0
 
     def tracks(self, partition: int) -> bool:
@@ -75,11 +81,12 @@ class OffsetGuard:
             self._next.pop(partition, None)
             self._seeks.pop(partition, None)
             self._due.pop(partition, None)
+            self._absent.pop(partition, None)
 
     def admit(self, partition: int, offset: int) -> Admission:
         expected = self._next[partition]
         if offset == expected:
-            self._next[partition] = offset + 1
+            self._next[partition] = self._step_over_absent(partition, offset + 1)
             self._seeks.pop(partition, None)
             return Admission.NEXT
         if offset < expected:
@@ -91,6 +98,21 @@ class OffsetGuard:
             self._due[partition] = expected
             self.gaps += 1
         return Admission.GAP
+
+    def mark_absent(self, partition: int, offsets: Iterable[int]) -> int:
+        """Offsets of `partition` that hold no record (markers, compaction); returns the new next offset."""
+        absent = self._absent.setdefault(partition, set())
+        absent.update(o for o in offsets if o >= self._next[partition])
+        self._next[partition] = self._step_over_absent(partition, self._next[partition])
+        self._seeks[partition] = _Seek(self._next[partition], self._clock())  # the caller seeks there now
+        return self._next[partition]
+
+    def _step_over_absent(self, partition: int, offset: int) -> int:
+        absent = self._absent.get(partition)
+        while absent and offset in absent:
+            absent.discard(offset)
+            offset += 1
+        return offset
 
     def seeks_due(self) -> dict[int, int]:
         """Partitions to seek back, with the offset each is missing (each returned once per request)."""
@@ -128,6 +150,36 @@ def install_ack_filter(consumer: Any, guard: OffsetGuard) -> None:
     consumer._memlane_ack_filter = True
 
 
+def present_offsets(
+    settings: Settings, topic: str, partition: int, start: int, end: int, *, timeout_s: float = 10.0
+) -> set[int]:
+    """Offsets in [start, end] of `topic`/`partition` that hold a record, read from the broker (blocking).
+
+    Reads as Faust's consumer does (`read_uncommitted`), so the holes are exactly the offsets it can never
+    deliver: transaction markers and compacted-away records.
+    """
+    consumer = make_consumer(
+        settings, f"memlane-offset-probe-{uuid.uuid4().hex[:12]}", **{"isolation.level": "read_uncommitted"}
+    )
+    present: set[int] = set()
+    try:
+        consumer.assign([TopicPartition(topic, partition, start)])
+        deadline = time.monotonic() + timeout_s
+        last = start - 1
+        while last < end and time.monotonic() < deadline:
+            for message in consumer.consume(num_messages=500, timeout=0.5):
+                offset = message.offset()
+                if message.error() is None and offset is not None:
+                    last = max(last, offset)
+                    if offset <= end:
+                        present.add(offset)
+        if last < end:
+            raise MemlaneError(f"read {topic}/{partition} only up to offset {last} of {end} in {timeout_s:.0f} s")
+        return present
+    finally:
+        consumer.close()
+
+
 def resume_positions(settings: Settings, group_id: str, topic: str, partitions: Iterable[int]) -> dict[int, int]:
     """Where the group resumes each partition: its committed offset (at least the log start); blocking."""
     wanted = sorted(set(partitions))
@@ -144,4 +196,4 @@ def resume_positions(settings: Settings, group_id: str, topic: str, partitions: 
         consumer.close()
 
 
-__all__ = ["Admission", "OffsetGuard", "install_ack_filter", "resume_positions"]
+__all__ = ["Admission", "OffsetGuard", "install_ack_filter", "present_offsets", "resume_positions"]

@@ -53,7 +53,13 @@ from streams.events.codec import codec_for
 from streams.metrics import OFFSET_GAPS, TOKENS_SEEN, TURNS_IN
 from streams.processor_app.config import ProcessorAppSettings, faust_options, ticks_topic_name
 from streams.processor_app.envelope import StoredState, pending_window
-from streams.processor_app.offset_guard import Admission, OffsetGuard, install_ack_filter, resume_positions
+from streams.processor_app.offset_guard import (
+    Admission,
+    OffsetGuard,
+    install_ack_filter,
+    present_offsets,
+    resume_positions,
+)
 from streams.processor_app.outputs import Output, OutputRole, count_delivered, topic_for
 from streams.processor_app.planner import BatchPlanner, Item, Tick, TurnMessage
 from streams.processor_app.schedule import PendingIndex, Silence, deadline
@@ -193,7 +199,7 @@ class ProcessorRuntime:
             log.info("processors.resume_positions", positions=positions)
         admitted: list[EventT[bytes]] = []
         seen: list[EventT[bytes]] = []
-        dropped = 0
+        first_dropped: dict[int, int] = {}
         for event in events:
             message = event.message
             if message.topic != self.turns_topic:
@@ -205,12 +211,24 @@ class ProcessorRuntime:
             elif verdict is Admission.SEEN:
                 seen.append(event)
             else:
-                dropped += 1
-        for partition, offset in self.guard.seeks_due().items():
-            OFFSET_GAPS.inc()
-            log.warning("processors.offset_gap", partition=partition, missing_from=offset, dropped=dropped)
-            await self.app.consumer.seek(TP(self.turns_topic, partition), offset)
+                first_dropped.setdefault(message.partition, message.offset)
+        for partition, missing in self.guard.seeks_due().items():
+            await self._seek_back(partition, missing, first_dropped.get(partition, missing))
         return admitted, seen
+
+    async def _seek_back(self, partition: int, missing: int, seen_after: int) -> None:
+        """Offsets `missing`..`seen_after`-1 never reached the agent: read them again, or step over non-records."""
+        present = await asyncio.to_thread(
+            present_offsets, self.settings, self.turns_topic, partition, missing, seen_after
+        )
+        target = missing
+        if missing not in present:
+            target = self.guard.mark_absent(partition, set(range(missing, seen_after)) - present)
+            log.info("processors.offsets_without_records", partition=partition, first=missing, next=target)
+        if target < seen_after:  # records the stream skipped
+            OFFSET_GAPS.inc()
+            log.warning("processors.offset_gap", partition=partition, missing_from=target, seen_after=seen_after)
+        await self.app.consumer.seek(TP(self.turns_topic, partition), target)
 
     async def _handle(self, events: Sequence[EventT[bytes]]) -> None:
         items = [self._item(event) for event in events]

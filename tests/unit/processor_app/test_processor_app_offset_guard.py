@@ -98,3 +98,16 @@ def test_the_consumer_counts_only_acks_the_agent_released_on_the_guarded_topic()
     assert consumer.ack(Message(TOPIC, 0, 6)) is False, "a release is used once"
     assert consumer.ack(Message("memlane-processors-ticks", 0, 5)) is True, "other topics pass through"
     assert consumer.acked == [(TOPIC, 0, 6), ("memlane-processors-ticks", 0, 5)]
+
+
+def test_offsets_without_records_are_stepped_over_now_and_later() -> None:
+    g, _ = guard(p0=10)
+    assert g.admit(0, 10) is Admission.NEXT
+    assert g.admit(0, 12) is Admission.GAP  # 11 is a transaction marker
+    assert g.seeks_due() == {0: 11}
+    assert g.mark_absent(0, {11, 15}) == 12
+    assert g.seeks_due() == {}, "the caller seeks to the returned offset itself"
+    assert g.admit(0, 13) is Admission.GAP, "a stale event after the seek asks for nothing new"
+    assert g.seeks_due() == {}
+    assert [g.admit(0, offset) for offset in (12, 13, 14, 16)] == [Admission.NEXT] * 4, "15 is stepped over"
+    assert g.next_offset(0) == 17
