@@ -125,13 +125,13 @@ class ExtractionHandler:
         memory_batch = build_batch(request, outcome, source)
         key = memory_key(request)
         self.producer.send(topics.memories, self.codec.encode(memory_batch, topics.memories), key=key)
-        self._usage(request, outcome.usage)
+        publish_usage(self.producer, self.codec, self.settings.topics.usage, request, outcome.usage)
         self.counts.extracted += 1
         EXTRACTIONS.labels(extractor=outcome.extractor, outcome="success").inc()
 
     def _park(self, message: Message, request: ExtractionRequest, error: ExtractionError) -> None:
         topics = self.settings.topics
-        self._usage(request, usage_of(error))
+        publish_usage(self.producer, self.codec, self.settings.topics.usage, request, usage_of(error))
         dead_letter(
             self.producer,
             topics.dlq,
@@ -150,16 +150,21 @@ class ExtractionHandler:
             error=str(error)[:300],
         )
 
-    def _usage(self, request: ExtractionRequest, records: Sequence[UsageRecord]) -> None:
-        topics = self.settings.topics
-        for record in records:
-            self.producer.send(
-                topics.usage, self.codec.encode(record, topics.usage), key=request.conversation_id.encode()
-            )
-            observe_usage(record)
-
     def flush(self) -> None:
         """Nothing to flush: every output goes through the loop's producer."""
+
+
+def publish_usage(
+    producer: ReliableProducer,
+    codec: EventCodec,
+    topic: str,
+    request: ExtractionRequest,
+    records: Sequence[UsageRecord],
+) -> None:
+    """Sends a request's usage records to the usage topic (keyed by its conversation) and counts them."""
+    for record in records:
+        producer.send(topic, codec.encode(record, topic), key=request.conversation_id.encode())
+        observe_usage(record)
 
 
 def observe_usage(record: UsageRecord) -> None:
@@ -219,6 +224,7 @@ __all__ = [
     "max_poll_interval_ms",
     "memory_key",
     "observe_usage",
+    "publish_usage",
     "redrive_count",
     "run",
 ]

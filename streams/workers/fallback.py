@@ -33,7 +33,7 @@ from processors.extraction import (
 from sinks.blobstore import BlobStore
 from streams.errors import CodecError, ExtractionError
 from streams.events.codec import EventCodec, codec_for
-from streams.events.models import ExtractionRequest, UsageRecord
+from streams.events.models import ExtractionRequest
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.loop import ConsumerLoop, PartialBatch, worker_loop
 from streams.kafka.parking import error_info_for, message_headers, park, quarantine
@@ -41,7 +41,7 @@ from streams.kafka.producer import ReliableProducer
 from streams.metrics import EXTRACTIONS, FALLBACK
 from streams.settings import Settings
 from streams.windows import window_sha256
-from streams.workers.extract import max_poll_interval_ms, memory_key, observe_usage
+from streams.workers.extract import max_poll_interval_ms, memory_key, publish_usage
 
 log = structlog.get_logger(__name__)
 
@@ -96,7 +96,7 @@ class FallbackHandler:
             try:
                 outcome = self.extractor.extract(request)
             except ExtractionError as error:
-                self._usage(request, usage_of(error))
+                publish_usage(self.producer, self.codec, self.settings.topics.usage, request, usage_of(error))
                 if error.error_class in WAIT_FOR_SERVICE:
                     self.counts.waits += 1
                     FALLBACK.labels(outcome="parked").inc()
@@ -115,7 +115,7 @@ class FallbackHandler:
             memory_batch = build_batch(request, outcome, source)
             key = memory_key(request)
             self.producer.send(topics.memories, self.codec.encode(memory_batch, topics.memories), key=key)
-            self._usage(request, outcome.usage)
+            publish_usage(self.producer, self.codec, self.settings.topics.usage, request, outcome.usage)
             self.counts.extracted += 1
             FALLBACK.labels(outcome="extracted").inc()
             EXTRACTIONS.labels(extractor=outcome.extractor, outcome="success").inc()
@@ -141,14 +141,6 @@ class FallbackHandler:
         quarantine(self.producer, topics.quarantine, message, stage="fallback", error=error)
         self.counts.quarantined += 1
         FALLBACK.labels(outcome="quarantined").inc()
-
-    def _usage(self, request: ExtractionRequest, records: Sequence[UsageRecord]) -> None:
-        topics = self.settings.topics
-        for record in records:
-            self.producer.send(
-                topics.usage, self.codec.encode(record, topics.usage), key=request.conversation_id.encode()
-            )
-            observe_usage(record)
 
     def flush(self) -> None:
         """Nothing to flush: every output goes through the loop's producer."""
