@@ -1,8 +1,9 @@
 """`memlane run`: the whole local pipeline on embedded defaults, end to end, then the counts.
 
 Fetches the Kafka jars if needed, starts a local broker when none answers (and stops it afterwards
-unless `--keep-broker`), then runs every stage once over a LoCoMo conversation in a workspace of its
-own (see `streams.pipeline_run`) and prints the accounting read back from the topics.
+unless `--keep-broker`), then runs every stage once over a LoCoMo conversation in a workspace of its own
+(see `streams.pipeline_run`) and prints the accounting read back from the topics. Without `--data` and
+without a LoCoMo file in the data dir it runs the built-in demo conversation (`streams.demo`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from rich.table import Table
 
 from streams.broker import LocalBroker, ensure_broker
 from streams.cli.context import EXIT_ERROR, console, get_settings, reported_errors
+from streams.demo import DEMO_CONVERSATION, DEMO_CONVERSATION_ID
 from streams.pipeline_run import RunReport, run_pipeline
+
+DEFAULT_CONVERSATION = "conv-26"
 
 
 def _print(report: RunReport, conversation: str) -> None:
     published = report.published
-    table = Table(title=f"memlane run {report.run_id}: LoCoMo {conversation}")
+    table = Table(title=f"memlane run {report.run_id}: conversation {conversation}")
     table.add_column("stage")
     table.add_column("count", justify="right")
     rows = [
@@ -49,15 +53,34 @@ def _print(report: RunReport, conversation: str) -> None:
     console.print(f"{verdict}; requests = memory batches + parked: {'yes' if batches_ok else 'NO'}")
 
 
+def _input(data: Path | None, default: Path, conversation: str | None) -> tuple[Path, str]:
+    """The file and conversation to run: `--data`, else the default LoCoMo file, else the built-in demo."""
+    if data is not None or default.is_file():
+        return data or default, conversation or DEFAULT_CONVERSATION
+    return DEMO_CONVERSATION, conversation or DEMO_CONVERSATION_ID
+
+
 def run(
     ctx: typer.Context,
-    data: Path = typer.Option(None, "--data", help="LoCoMo JSON (default: <data dir>/locomo/locomo_dev5.json)."),
-    conversation: str = typer.Option("conv-26", "--conversation", "-c", help="Which LoCoMo conversation."),
+    data: Path = typer.Option(
+        None,
+        "--data",
+        help="LoCoMo JSON (default: <data dir>/locomo/locomo_dev5.json, else the built-in demo conversation).",
+    ),
+    conversation: str = typer.Option(
+        None, "--conversation", "-c", help="Which conversation (default: conv-26, or demo-1 for the demo)."
+    ),
     keep_broker: bool = typer.Option(False, help="Leave the broker running afterwards."),
 ) -> None:
     """Run the pipeline locally on a LoCoMo conversation and print the counts read back."""
     settings = get_settings(ctx)
-    source = data or settings.data_source_dir / "locomo" / "locomo_dev5.json"
+    default = settings.data_source_dir / "locomo" / "locomo_dev5.json"
+    source, conversation = _input(data, default, conversation)
+    if source == DEMO_CONVERSATION:
+        console.print(
+            f"no LoCoMo data under {escape(str(settings.data_source_dir))} (MEMLANE_DATA_DIR): "
+            f"running the built-in demo conversation {DEMO_CONVERSATION_ID}"
+        )
     with reported_errors():
         if keep_broker:
             LocalBroker(settings.broker).start()
