@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from evaluation_data import data_missing, shared_data_dir
 
 from streams.broker import LocalBroker
 from streams.broker.local import _process_alive
@@ -27,23 +28,20 @@ from streams.settings import BrokerSettings, Settings, TopicNames
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def shared_data_dir() -> Path:
-    """`MEMLANE_DATA_DIR`, or `../shared/data` beside the repository."""
-    env = os.environ.get("MEMLANE_DATA_DIR")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
-
-
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = shared_data_dir()
     if not path.exists():
-        pytest.fail(f"evaluation data not found at {path}; set MEMLANE_DATA_DIR")
+        data_missing("the data dir")
     return path
 
 
 @pytest.fixture(scope="session")
-def locomo_path(data_dir: Path) -> Path:
-    return data_dir / "locomo" / "locomo_dev5.json"
+def locomo_path() -> Path:
+    path = shared_data_dir() / "locomo" / "locomo_dev5.json"
+    if not path.is_file():
+        data_missing("locomo/locomo_dev5.json")
+    return path
 
 
 @pytest.fixture(autouse=True)

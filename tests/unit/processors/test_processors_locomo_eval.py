@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from evaluation_data import data_missing, shared_data_dir
 
 from processors.settings import ProcessorSettings
 from streams.bench.locomo_eval import (
@@ -116,13 +116,10 @@ def test_evaluate_a_small_file(sample_file: Path) -> None:
     assert set(report["baselines"]) == {"per_turn", "window_3"}
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("MEMLANE_DATA_DIR") or Path(__file__).resolve().parents[3] / ".." / "shared" / "data")
-
-
 def test_evaluate_the_dev_file() -> None:
-    path = _data_dir() / "locomo" / "locomo_dev5.json"
-    assert path.exists(), f"LoCoMo dev data missing at {path} (set MEMLANE_DATA_DIR)"
+    path = shared_data_dir() / "locomo" / "locomo_dev5.json"
+    if not path.exists():
+        data_missing("locomo/locomo_dev5.json")
     report = evaluate(path, ProcessorSettings())
     metrics = report["filter"]
     for key in (*HEADLINE, "qa_recall_by_category", "qa_question_coverage", "requests_by_trigger"):

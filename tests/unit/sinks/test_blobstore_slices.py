@@ -7,20 +7,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from evaluation_data import data_missing, shared_data_dir
 
 from sinks.blobstore import MAX_SLICE_BYTES, MAX_SLICE_LINES, BlobStore
 from sinks.blobstore.slices import count_lines, slice_bytes, slice_lines
 from streams.errors import BlobStoreError
 
-REPO_ROOT = Path(__file__).parents[3]
-DATA_DIR = Path(os.environ.get("MEMLANE_DATA_DIR", str(REPO_ROOT.parent / "shared" / "data")))
+DATA_DIR = shared_data_dir()
 
 
 def _real_files() -> list[Path]:
     logs = sorted((DATA_DIR / "loghub_2k").glob("*.log"))
     trajs = sorted((DATA_DIR / "swe_agent_trajs").rglob("*.traj*"))
-    assert len(logs) >= 10, f"expected the loghub_2k logs under {DATA_DIR} (set MEMLANE_DATA_DIR)"
-    assert len(trajs) >= 10, f"expected the swe_agent_trajs files under {DATA_DIR} (set MEMLANE_DATA_DIR)"
+    if len(logs) < 10 or len(trajs) < 10:
+        data_missing("loghub_2k/*.log and swe_agent_trajs/*.traj* (10+ each)")
     return logs + trajs
 
 
