@@ -27,9 +27,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from processors.priority import PriorityClass, Score
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
-from streams.events.models import ConversationTurn, WindowTurn
+from schemas.events import ConversationTurn, WindowTurn
 
 
 class Trigger(StrEnum):

@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState, decode_vector, encode_vector
 
 Vector = npt.NDArray[np.float32]

@@ -26,13 +26,13 @@ from datetime import datetime
 
 from processors.change_detection import ChangeDetector, Trigger
 from processors.dedupe import Deduper, DedupeVerdict, Embedder, MemoryLookup
+from processors.emitted import extraction_request, skip_record, window_turn
 from processors.priority import CueScorer, Score, Scorer
-from processors.records import extraction_request, skip_record, window_turn
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
 from processors.tokens import turn_text, turn_tokens
-from streams.errors import ValidationError
-from streams.events.models import ConversationTurn, ExtractionRequest, SkipRecord, SkipStage
+from schemas.errors import ValidationError
+from schemas.events import ConversationTurn, ExtractionRequest, SkipRecord, SkipStage
 
 
 @dataclass(frozen=True)

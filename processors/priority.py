@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from processors.settings import ProcessorSettings
-from streams.events.models import Role
+from processors.stage_settings import ProcessorSettings
+from schemas.events import Role
 
 
 class PriorityClass(StrEnum):

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from streams.errors import ValidationError
-from streams.events.models import ConversationTurn, WindowTurn
+from schemas.errors import ValidationError
+from schemas.events import ConversationTurn, WindowTurn
 
 STATE_VERSION = 1
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 
-from streams.events.models import ConversationTurn
+from schemas.events import ConversationTurn
 
 _PIECES = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]"  # one CJK / kana / hangul character

@@ -7,8 +7,8 @@ preview instead of the content. Smaller turns pass through unchanged.
 
 from __future__ import annotations
 
+from schemas.events import BlobRef, ConversationTurn
 from sinks.blobstore import BlobStore, offload_if_large
-from streams.events.models import BlobRef, ConversationTurn
 
 
 class BlobClaimCheck:

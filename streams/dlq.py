@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from streams.errors import MemlaneError
+from schemas.errors import MemlaneError
 from streams.kafka.consumer import end_offsets, make_consumer
 from streams.kafka.headers import ErrorInfo, without_error_headers
 from streams.kafka.parking import message_headers

@@ -20,17 +20,17 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
+from schemas.codec import codec_for
+from schemas.errors import MemlaneError
+from schemas.events import ExtractionRequest, MemoryBatch, SkipRecord
 from sinks.blobstore import BlobStore
 from sinks.memory_store import SearchFilters, open_memory_store
 from streams.claim_check import BlobClaimCheck
 from streams.cli.publish_cmd import InputFormat, load_turns
 from streams.dlq import dlq_status
-from streams.errors import MemlaneError
-from streams.events.codec import codec_for
-from streams.events.models import ExtractionRequest, MemoryBatch, SkipRecord
 from streams.kafka.consumer import read_topic
 from streams.kafka.provision import provision
-from streams.kafka.topics import topic_catalogue
+from streams.kafka.topic_catalogue import topic_catalogue
 from streams.publisher import PublishSummary, TurnPublisher
 from streams.settings import Settings, TopicNames
 from streams.workers import extract, fallback, sink_blobs, sink_qdrant

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-from streams.events.codec import EventCodec, codec_for
-from streams.events.models import BlobRef, ConversationTurn
+from schemas.codec import EventCodec, codec_for
+from schemas.events import BlobRef, ConversationTurn
 from streams.kafka.producer import DeliveryCallback, ReliableProducer
 from streams.settings import Settings
 

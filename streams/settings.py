@@ -16,10 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from processors.extraction.settings import ExtractionSettings
-from processors.settings import ProcessorSettings
-from sinks.settings import SinkSettings
-from streams.errors import ConfigError
+from processors.extraction.extraction_settings import ExtractionSettings
+from processors.stage_settings import ProcessorSettings
+from schemas.errors import ConfigError
+from sinks.sink_settings import SinkSettings
 from streams.processor_app.app_settings import ProcessorAppSettings
 
 

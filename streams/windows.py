@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from streams.events.models import ExtractionRequest
+from schemas.events import ExtractionRequest
 
 WINDOW_MEDIA_TYPE = "application/vnd.memlane.window+json"
 

@@ -22,7 +22,7 @@ from evaluation_data import data_missing, shared_data_dir
 from streams.broker import LocalBroker
 from streams.broker.local import _process_alive
 from streams.kafka.provision import provision
-from streams.kafka.topics import topic_catalogue
+from streams.kafka.topic_catalogue import topic_catalogue
 from streams.settings import BrokerSettings, Settings, TopicNames
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -18,14 +18,14 @@ from processors.extraction.contract import (
     extract_all,
     usage_of,
 )
-from processors.extraction.factory import build_fallback, choose_extractor
+from processors.extraction.extraction_settings import ExtractionSettings, RoutingRules
+from processors.extraction.extractor_factory import build_fallback, choose_extractor
 from processors.extraction.governor import BlobReader, GovernedWindow, GovernorMode, TokenGovernor
 from processors.extraction.heuristic import HeuristicExtractor
-from processors.extraction.ids import batch_id, memory_id
+from processors.extraction.memory_ids import batch_id, memory_id
 from processors.extraction.pricing import PriceTable
 from processors.extraction.result import ExtractedItem, ExtractionResult, result_json_schema
 from processors.extraction.routing import RouteDecision, Tier, route
-from processors.extraction.settings import ExtractionSettings, RoutingRules
 
 if TYPE_CHECKING:
     from processors.extraction.claude_extractor import ClaudeExtractor

@@ -32,13 +32,13 @@ except ImportError as exc:  # the `extraction` extra is not installed
 
 from processors.extraction.budget import DailyBudget
 from processors.extraction.contract import ErrorClass, ExtractionFailedError, ExtractionOutcome
+from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.governor import BlobReader, TokenGovernor, estimate_tokens
 from processors.extraction.pricing import PriceTable
 from processors.extraction.prompt import SYSTEM_PROMPT, render_window
 from processors.extraction.result import accept, parse_result, result_json_schema
-from processors.extraction.settings import ExtractionSettings
 from processors.extraction.usage import FAILURE, usage_record
-from streams.events.models import ExtractionRequest, UsageRecord
+from schemas.events import ExtractionRequest, UsageRecord
 
 if TYPE_CHECKING:
     from streams.settings import Settings

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from processors.extraction.ids import batch_id
-from streams.errors import ExtractionError
-from streams.events.models import ExtractionRequest, Lineage, Memory, MemoryBatch, UsageRecord
+from processors.extraction.memory_ids import batch_id
+from schemas.errors import ExtractionError
+from schemas.events import ExtractionRequest, Lineage, Memory, MemoryBatch, UsageRecord
 
 
 class ErrorClass(StrEnum):

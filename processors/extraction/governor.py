@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from streams.errors import MemlaneError
-from streams.events.models import BlobRef, ExtractionRequest
+from schemas.errors import MemlaneError
+from schemas.events import BlobRef, ExtractionRequest
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass
 
 from processors.extraction.contract import ExtractionOutcome
-from processors.extraction.ids import memory_id
+from processors.extraction.memory_ids import memory_id
 from processors.extraction.result import KIND_PRIORITY
-from streams.events.models import ExtractionRequest, Memory, MemoryKind, Role, WindowTurn
+from schemas.events import ExtractionRequest, Memory, MemoryKind, Role, WindowTurn
 
 EXTRACTOR_NAME = "heuristic"
 EXTRACTOR_VERSION = "rules-1"

@@ -36,15 +36,15 @@ except ImportError as exc:  # the `extraction` extra is not installed
 
 from processors.extraction.breaker import CircuitBreaker
 from processors.extraction.contract import ErrorClass, ExtractionFailedError, ExtractionOutcome
+from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.governor import BlobReader, TokenGovernor
 from processors.extraction.health import OllamaHealth
 from processors.extraction.pricing import PriceTable
 from processors.extraction.prompt import build_messages
 from processors.extraction.result import accept, parse_result, result_json_schema
 from processors.extraction.routing import route
-from processors.extraction.settings import ExtractionSettings
 from processors.extraction.usage import usage_record
-from streams.events.models import ExtractionRequest, UsageRecord
+from schemas.events import ExtractionRequest, UsageRecord
 
 if TYPE_CHECKING:
     from streams.settings import Settings

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from streams.events.models import UsageRecord
+from schemas.events import UsageRecord
 
 log = logging.getLogger(__name__)
 

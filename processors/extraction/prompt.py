@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from processors.extraction.governor import GovernedWindow, render_pointer
-from streams.events.models import ExtractionRequest, WindowTurn
+from schemas.events import ExtractionRequest, WindowTurn
 
 SYSTEM_PROMPT = """\
 You turn a window of a conversation between a user and an AI agent into long-term memories.

@@ -21,8 +21,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from processors.extraction.contract import ErrorClass, ExtractionFailedError
-from processors.extraction.ids import memory_id
-from streams.events.models import ExtractionRequest, Memory, MemoryKind
+from processors.extraction.memory_ids import memory_id
+from schemas.events import ExtractionRequest, Memory, MemoryKind
 
 KIND_FIELDS: tuple[tuple[str, MemoryKind], ...] = (
     ("facts", MemoryKind.FACT),

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from processors.extraction.settings import ExtractionSettings, RoutingRules
-from streams.events.models import ExtractionRequest, Role
+from processors.extraction.extraction_settings import ExtractionSettings, RoutingRules
+from schemas.events import ExtractionRequest, Role
 
 
 class Tier(StrEnum):

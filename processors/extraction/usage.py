@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from processors.extraction.pricing import PriceTable
-from streams.events.models import ExtractionRequest, UsageRecord
+from schemas.events import ExtractionRequest, UsageRecord
 
 SUCCESS = "success"
 FAILURE = "failure"

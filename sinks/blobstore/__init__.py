@@ -10,12 +10,12 @@ Keys are the hex sha256 of the raw bytes; every key from outside is validated (`
 
 from __future__ import annotations
 
-from .codec import DEFAULT_LEVEL
+from .blob_info import BlobInfo, GcResult, PutResult, StoreStats
+from .blob_store import DEFAULT_MEDIA_TYPE, BlobStore
+from .compression import DEFAULT_LEVEL
 from .keys import content_key, validate_key
 from .offload import DEFAULT_PREVIEW_CHARS, DEFAULT_THRESHOLD_CHARS, OffloadResult, offload_if_large
-from .records import BlobInfo, GcResult, PutResult, StoreStats
 from .slices import MAX_SLICE_BYTES, MAX_SLICE_LINES, BlobSlice
-from .store import DEFAULT_MEDIA_TYPE, BlobStore
 
 __all__ = [
     "DEFAULT_LEVEL",

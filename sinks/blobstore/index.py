@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from streams.errors import BlobStoreError
+from schemas.errors import BlobStoreError
 
-from .records import BlobInfo, StoreStats
+from .blob_info import BlobInfo, StoreStats
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (

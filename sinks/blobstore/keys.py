@@ -11,7 +11,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from streams.errors import BlobStoreError
+from schemas.errors import BlobStoreError
 
 KEY_LENGTH = 64
 OBJECT_SUFFIX = ".zst"

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.errors import BlobStoreError
+from schemas.errors import BlobStoreError
 
 from .keys import key_from_object_name
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.errors import BlobStoreError
+from schemas.errors import BlobStoreError
 
-from .store import BlobStore
+from .blob_store import BlobStore
 
 DEFAULT_THRESHOLD_CHARS = 6000
 DEFAULT_PREVIEW_CHARS = 800

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from streams.errors import BlobStoreError
+from schemas.errors import BlobStoreError
 
 MAX_SLICE_LINES = 2000
 MAX_SLICE_BYTES = 64 * 1024

@@ -5,7 +5,7 @@ vectors = build_embedder(settings.sinks).embed(["I love pizza"])   # (1, 384) fl
 """
 
 from .base import Embedder, FloatMatrix, l2_normalise
-from .factory import build_embedder, shared_onnx_embedder
+from .embedder_factory import build_embedder, shared_onnx_embedder
 from .ollama import OllamaEmbedder
 from .onnx import OnnxEmbedder
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from streams.errors import ConfigError, SinkError
+from schemas.errors import ConfigError, SinkError
 
 from .base import Embedder, FloatMatrix
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from streams.errors import ConfigError
+from schemas.errors import ConfigError
 
 from .base import Embedder, FloatMatrix
 

@@ -5,12 +5,12 @@ the default) and `ClientMemoryStore` (a Qdrant server through qdrant-client). `o
 picks one from the settings.
 """
 
-from .client import ClientMemoryStore
 from .edge import EdgeMemoryStore
-from .factory import open_memory_store
-from .models import MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode, UpsertReport
+from .memory_records import MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode, UpsertReport
+from .memory_store import MemoryLookup, MemoryStore
+from .open_store import open_memory_store
 from .payload import point_id
-from .store import MemoryLookup, MemoryStore
+from .qdrant_server import ClientMemoryStore
 from .tags import TAG_VOCAB, tag_text
 
 __all__ = [

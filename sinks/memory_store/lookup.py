@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .store import MemoryStore
+from .memory_store import MemoryStore
 
 
 class MemoryStoreLookup:

@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.events.models import Memory, MemoryBatch
+from schemas.events import Memory, MemoryBatch
 
 MEMORY_NAMESPACE = uuid.UUID("6f1c3f5e-52a4-4b5e-9a57-3f0c8d7a6b21")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .models import SearchFilters
+from .memory_records import SearchFilters
 from .payload import iso
 
 TEXT_VECTOR = "text"

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from schemas.events import MemoryKind
 from sinks.embeddings import Embedder, FloatMatrix
-from streams.events.models import MemoryKind
 
 TAG_DIM = 32
 _RULES: dict[str, tuple[str, str]] = {

@@ -8,9 +8,9 @@
 service with `--url`. API keys map to tenants (`Settings.api_keys`); see `tenancy.py`.
 """
 
-from .client import SearchClient
-from .models import BlobSliceOut, ErrorOut, HitOut, MemoryDetail, MemoryOut, SearchRequest, SearchResponse
+from .api_models import BlobSliceOut, ErrorOut, HitOut, MemoryDetail, MemoryOut, SearchRequest, SearchResponse
 from .ranges import RangeError, SliceRequest, parse_slice
+from .search_client import SearchClient
 from .server import ServerThread, serve
 from .service import create_app, search_memories
 from .tenancy import ApiKeys, AuthError, blob_visible, tenant_referrer

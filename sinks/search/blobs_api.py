@@ -14,11 +14,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
+from schemas.errors import BlobStoreError
 from sinks.blobstore import BlobSlice
-from streams.errors import BlobStoreError
 
+from .api_models import BlobSliceOut, ErrorOut
 from .deps import Stores, Tenant
-from .models import BlobSliceOut, ErrorOut
 from .ranges import MAX_SLICE_BYTES, MAX_SLICE_LINES, RangeError, parse_slice
 from .tenancy import blob_visible
 

@@ -16,7 +16,7 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
-from streams.errors import ConfigError
+from schemas.errors import ConfigError
 
 
 def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "info") -> None:

@@ -28,14 +28,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from schemas.errors import MemlaneError, SearchError
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
-from streams.errors import MemlaneError, SearchError
 from streams.settings import Settings
 
 from . import blobs_api
+from .api_models import ErrorOut, MemoryDetail, SearchRequest, SearchResponse
 from .deps import Resources, Stores, Tenant
-from .models import ErrorOut, MemoryDetail, SearchRequest, SearchResponse
 from .tenancy import ApiKeys
 
 HTTP_REQUESTS = Counter(

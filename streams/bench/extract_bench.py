@@ -22,13 +22,13 @@ from confluent_kafka.admin import AdminClient
 
 from processors.extraction import ExtractionOutcome
 from processors.extraction.ollama_extractor import OllamaExtractor
+from schemas.codec import SingleObjectCodec
+from schemas.events import ExtractionRequest, Role, WindowTurn
 from streams.bench.report import median, percentile, write_report
 from streams.broker import ensure_broker
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import ExtractionRequest, Role, WindowTurn
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.provision import provision
-from streams.kafka.topics import topic_catalogue
+from streams.kafka.topic_catalogue import topic_catalogue
 from streams.settings import Settings, TopicNames
 from streams.testing.fake_ollama import FakeOllamaServer
 from streams.workers import extract

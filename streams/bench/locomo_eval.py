@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from processors.dedupe import HashingEmbedder
+from processors.emitted import extraction_request, window_turn
 from processors.pipeline import TurnProcessor
 from processors.priority import PriorityClass, Score
-from processors.records import extraction_request, window_turn
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
 from processors.tokens import estimate_tokens, turn_text, turn_tokens
-from streams.events.models import Attachment, ConversationTurn, ExtractionRequest, Role, SkipRecord
+from schemas.events import Attachment, ConversationTurn, ExtractionRequest, Role, SkipRecord
 
 CATEGORIES = {1: "multi_hop", 2: "temporal", 3: "open_domain", 4: "single_hop", 5: "adversarial"}
 TENANT = "locomo"

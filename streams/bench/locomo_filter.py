@@ -29,16 +29,16 @@ from confluent_kafka.admin import AdminClient
 
 from processors.dedupe import HashingEmbedder
 from processors.pipeline import TurnProcessor
+from schemas.codec import codec_for
+from schemas.errors import MemlaneError
+from schemas.events import ExtractionRequest, SkipRecord
 from streams.bench.locomo_eval import CATEGORIES, baseline_windows, compute_metrics, load_locomo, run_processor, sweep
 from streams.bench.locomo_eval import write_plot as write_tradeoff_plot
 from streams.bench.report import DEFAULT_RESULTS_DIR, write_report
 from streams.broker import ensure_broker
-from streams.errors import MemlaneError
-from streams.events.codec import codec_for
-from streams.events.models import ExtractionRequest, SkipRecord
 from streams.kafka.consumer import read_topic
 from streams.kafka.provision import provision
-from streams.kafka.topics import TopicSpec, topic_catalogue
+from streams.kafka.topic_catalogue import TopicSpec, topic_catalogue
 from streams.processor_app.config import ProcessorAppSettings, ticks_topic_name
 from streams.processor_app.launch import spawn_worker
 from streams.processor_app.runtime import TABLE_NAME

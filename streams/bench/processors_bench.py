@@ -39,16 +39,16 @@ from confluent_kafka.admin import AdminClient
 
 from processors.dedupe import HashingEmbedder
 from processors.pipeline import TurnProcessor
+from schemas.codec import SingleObjectCodec
+from schemas.errors import MemlaneError
+from schemas.events import ConversationTurn, ExtractionRequest, Role, SkipRecord
 from streams.bench.report import median, percentile, write_report
 from streams.broker import ensure_broker
-from streams.errors import MemlaneError
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import ConversationTurn, ExtractionRequest, Role, SkipRecord
 from streams.ingest import locomo_turns
 from streams.kafka.consumer import AT_LEAST_ONCE_CONF
 from streams.kafka.producer import RELIABLE_PRODUCER_CONF, ReliableProducer
 from streams.kafka.provision import provision
-from streams.kafka.topics import topic_catalogue
+from streams.kafka.topic_catalogue import topic_catalogue
 from streams.processor_app.config import ProcessorAppSettings, ticks_topic_name
 from streams.processor_app.launch import spawn_worker
 from streams.processor_app.runtime import TABLE_NAME

@@ -17,10 +17,10 @@ from typing import Any
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from schemas.codec import SingleObjectCodec
+from schemas.events import ConversationTurn
 from streams.bench.report import median, write_report
 from streams.broker import ensure_broker
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import ConversationTurn
 from streams.ingest import locomo_turns
 from streams.kafka.producer import RELIABLE_PRODUCER_CONF
 from streams.publisher import TurnPublisher

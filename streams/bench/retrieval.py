@@ -30,11 +30,11 @@ import bm25s
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from schemas.events import ConversationTurn, Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import build_embedder
 from sinks.memory_store import EdgeMemoryStore, MemoryStore, SearchFilters, SearchMode
 from streams.bench.locomo_eval import CATEGORIES, LocomoConversation, load_locomo
 from streams.bench.report import percentile, write_report
-from streams.events.models import ConversationTurn, Lineage, Memory, MemoryBatch, MemoryKind
 from streams.settings import Settings
 
 KS = (5, 10, 25, 50)

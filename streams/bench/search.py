@@ -33,7 +33,7 @@ from sinks.memory_store import EdgeMemoryStore, MemoryStore, SearchFilters, Sear
 from sinks.memory_store.payload import new_payload, point_id
 from sinks.memory_store.query import PointData
 from sinks.memory_store.tags import tag_vector
-from sinks.settings import SinkSettings
+from sinks.sink_settings import SinkSettings
 from streams.bench.report import percentile, write_report
 from streams.bench.storage import TENANT, build_store, synthetic_batches, synthetic_memories
 

@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import Embedder, FloatMatrix, l2_normalise, shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
-from sinks.settings import SinkSettings
+from sinks.sink_settings import SinkSettings
 from streams.bench.report import write_report
-from streams.events.models import Lineage, Memory, MemoryBatch, MemoryKind
 
 GOAL_BYTES_PER_MEMORY = 2048
 TENANT = "bench"

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import structlog
 
+from schemas.errors import BrokerError
 from streams.broker.infra import BROKER_CLASS, STORAGE_TOOL_CLASS, KafkaInfra
 from streams.broker.probe import broker_answers
-from streams.errors import BrokerError
 from streams.settings import BrokerSettings
 
 log = structlog.get_logger(__name__)

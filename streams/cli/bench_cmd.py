@@ -29,7 +29,7 @@ def _publish(settings: Settings, data: Path | None, results: Path | None, quick:
 
 
 def _offload(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
-    from streams.bench import offload
+    from streams.bench import offload_bench as offload
 
     return offload.run(data or settings.data_source_dir, results_dir=results)
 

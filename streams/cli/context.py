@@ -9,7 +9,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from streams.errors import MemlaneError
+from schemas.errors import MemlaneError
 from streams.logs import configure_logging
 from streams.settings import Settings
 

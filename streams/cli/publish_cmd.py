@@ -14,6 +14,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from schemas.errors import ValidationError
+from schemas.events import ConversationTurn
 from sinks.blobstore import BlobStore
 from streams.claim_check import BlobClaimCheck
 from streams.cli.context import (
@@ -24,8 +26,6 @@ from streams.cli.context import (
     get_settings,
     reported_errors,
 )
-from streams.errors import ValidationError
-from streams.events.models import ConversationTurn
 from streams.ingest import locomo_turns, read_turns_jsonl
 from streams.publisher import PublishSummary, TurnPublisher
 from streams.settings import Settings

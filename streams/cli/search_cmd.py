@@ -14,10 +14,10 @@ import typer
 from pydantic import ValidationError as PydanticValidationError
 from rich.table import Table
 
+from schemas.events import MemoryKind
 from sinks.memory_store import SearchMode, open_memory_store
 from sinks.search import SearchClient, SearchRequest, SearchResponse, search_memories
 from streams.cli.context import EXIT_INVALID_INPUT, console, err_console, get_settings, reported_errors
-from streams.events.models import MemoryKind
 from streams.settings import Settings
 
 

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from streams.cli.context import console, err_console, get_settings, reported_errors
 from streams.kafka.provision import describe_topics, provision
-from streams.kafka.topics import topic_catalogue
+from streams.kafka.topic_catalogue import topic_catalogue
 
 app = typer.Typer(help="Create and list memlane's topics.", no_args_is_help=True)
 

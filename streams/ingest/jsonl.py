@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from streams.errors import ValidationError
-from streams.events.models import ConversationTurn
+from schemas.errors import ValidationError
+from schemas.events import ConversationTurn
 from streams.ingest.defaults import derived_event_id, token_count_for
 
 

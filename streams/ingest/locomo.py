@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from streams.errors import ValidationError
-from streams.events.models import Attachment, ConversationTurn, Role
+from schemas.errors import ValidationError
+from schemas.events import Attachment, ConversationTurn, Role
 from streams.ingest.defaults import derived_event_id, token_count_for
 
 _SESSION_KEY = re.compile(r"^session_(\d+)$")

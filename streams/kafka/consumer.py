@@ -15,7 +15,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from streams.errors import MemlaneError
+from schemas.errors import MemlaneError
 from streams.settings import Settings
 
 AT_LEAST_ONCE_CONF: dict[str, Any] = {

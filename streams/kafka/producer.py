@@ -14,7 +14,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from streams.errors import DeliveryError
+from schemas.errors import DeliveryError
 from streams.settings import Settings
 
 RELIABLE_PRODUCER_CONF: dict[str, Any] = {

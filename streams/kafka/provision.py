@@ -15,8 +15,8 @@ from typing import Any
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
-from streams.errors import TopicError
-from streams.kafka.topics import TopicSpec
+from schemas.errors import TopicError
+from streams.kafka.topic_catalogue import TopicSpec
 
 _TIMEOUT_S = 30.0
 

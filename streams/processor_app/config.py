@@ -3,7 +3,7 @@
 `ProcessorAppSettings` (in `streams.processor_app.app_settings`) is the `Settings.processor_app`
 section (`MEMLANE_PROCESSOR_APP__*`, e.g. `MEMLANE_PROCESSOR_APP__APP_ID=memlane-processors-eu`).
 The stage thresholds stay in `Settings.processors`
-(`processors.settings.ProcessorSettings`); this section only says how the app runs: its id (the consumer
+(`processors.stage_settings.ProcessorSettings`); this section only says how the app runs: its id (the consumer
 group and the prefix of its changelog and tick topics), where RocksDB lives, batching, the tick timer,
 commits and the consumer session.
 
@@ -25,7 +25,7 @@ from typing import Any
 from faust.auth import SASLCredentials, SSLCredentials
 from faust.types.auth import CredentialsT
 
-from streams.errors import ConfigError
+from schemas.errors import ConfigError
 from streams.processor_app.app_settings import ProcessorAppSettings
 from streams.settings import Settings
 

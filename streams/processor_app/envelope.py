@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from processors.state import ConversationState
-from streams.errors import ValidationError
+from schemas.errors import ValidationError
 
 ENVELOPE_VERSION = 1
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from confluent_kafka import TopicPartition
 
-from streams.errors import MemlaneError
+from schemas.errors import MemlaneError
 from streams.kafka.consumer import make_consumer
 from streams.settings import Settings
 

@@ -16,8 +16,8 @@ from enum import StrEnum
 import structlog
 
 from processors.pipeline import Decision
-from streams.events.codec import EventCodec
-from streams.events.models import ExtractionRequest, SkipRecord
+from schemas.codec import EventCodec
+from schemas.events import ExtractionRequest, SkipRecord
 from streams.kafka.headers import ErrorInfo, without_error_headers
 from streams.metrics import QUARANTINED, REQUESTS_OUT, TOKENS_FORWARDED, TURNS_SKIPPED
 from streams.settings import TopicNames

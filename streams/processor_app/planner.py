@@ -25,9 +25,9 @@ from dataclasses import dataclass, field, replace
 from processors.pipeline import TurnProcessor
 from processors.state import ConversationState
 from processors.tokens import turn_tokens
-from streams.errors import CodecError, ValidationError
-from streams.events.codec import EventCodec
-from streams.events.models import ConversationTurn
+from schemas.codec import EventCodec
+from schemas.errors import CodecError, ValidationError
+from schemas.events import ConversationTurn
 from streams.kafka.headers import ErrorInfo
 from streams.processor_app.envelope import StoredState
 from streams.processor_app.outputs import STAGE, Output, decision_outputs, quarantine_output

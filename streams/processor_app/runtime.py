@@ -48,8 +48,8 @@ from faust.types import TP, EventT, StreamT
 
 from processors.dedupe import Embedder, HashingEmbedder, MemoryLookup
 from processors.pipeline import TurnProcessor
-from streams.errors import DeliveryError
-from streams.events.codec import codec_for
+from schemas.codec import codec_for
+from schemas.errors import DeliveryError
 from streams.metrics import OFFSET_GAPS, TOKENS_SEEN, TURNS_IN
 from streams.processor_app.config import ProcessorAppSettings, faust_options, ticks_topic_name
 from streams.processor_app.envelope import StoredState, pending_window

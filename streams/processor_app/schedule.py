@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
 
 

@@ -12,10 +12,10 @@ import asyncio
 import faust
 import structlog
 
-from streams.errors import MemlaneError
+from schemas.errors import MemlaneError
+from streams.processor_app.app_topics import prepare_topics
 from streams.processor_app.config import ProcessorAppSettings, table_dir
 from streams.processor_app.runtime import ProcessorRuntime
-from streams.processor_app.topics import prepare_topics
 from streams.settings import Settings
 
 log = structlog.get_logger(__name__)

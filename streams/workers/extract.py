@@ -26,10 +26,10 @@ from processors.extraction import (
     extract_all,
     usage_of,
 )
+from schemas.codec import EventCodec, codec_for
+from schemas.errors import CodecError, ExtractionError
+from schemas.events import ExtractionRequest, UsageRecord
 from sinks.blobstore import BlobStore
-from streams.errors import CodecError, ExtractionError
-from streams.events.codec import EventCodec, codec_for
-from streams.events.models import ExtractionRequest, UsageRecord
 from streams.kafka.loop import ConsumerLoop, worker_loop
 from streams.kafka.parking import dead_letter, message_headers, quarantine
 from streams.kafka.producer import ReliableProducer

@@ -30,10 +30,10 @@ from processors.extraction import (
     build_fallback,
     usage_of,
 )
+from schemas.codec import EventCodec, codec_for
+from schemas.errors import CodecError, ExtractionError
+from schemas.events import ExtractionRequest
 from sinks.blobstore import BlobStore
-from streams.errors import CodecError, ExtractionError
-from streams.events.codec import EventCodec, codec_for
-from streams.events.models import ExtractionRequest
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.loop import ConsumerLoop, PartialBatch, worker_loop
 from streams.kafka.parking import error_info_for, message_headers, park, quarantine

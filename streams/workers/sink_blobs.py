@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import structlog
 from confluent_kafka import Message
 
+from schemas.codec import EventCodec, codec_for
+from schemas.errors import CodecError, ValidationError
+from schemas.events import ExtractionRequest
 from sinks.blobstore import BlobStore
 from sinks.search.tenancy import tenant_referrer
-from streams.errors import CodecError, ValidationError
-from streams.events.codec import EventCodec, codec_for
-from streams.events.models import ExtractionRequest
 from streams.kafka.loop import ConsumerLoop, worker_loop
 from streams.kafka.parking import quarantine
 from streams.kafka.producer import ReliableProducer

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import structlog
 from confluent_kafka import Message
 
+from schemas.codec import EventCodec, codec_for
+from schemas.errors import CodecError, SinkBackpressureError, ValidationError
+from schemas.events import MemoryBatch
 from sinks.memory_store import MemoryStore, UpsertReport, open_memory_store
-from streams.errors import CodecError, SinkBackpressureError, ValidationError
-from streams.events.codec import EventCodec, codec_for
-from streams.events.models import MemoryBatch
 from streams.kafka.loop import ConsumerLoop, PartialBatch, worker_loop
 from streams.kafka.parking import quarantine
 from streams.kafka.producer import ReliableProducer

@@ -8,7 +8,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from streams.bench.offload import run
+from streams.bench.offload_bench import run
 
 
 def _fabricate(data_dir: Path) -> None:

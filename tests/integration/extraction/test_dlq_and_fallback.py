@@ -21,9 +21,9 @@ from pydantic import SecretStr
 
 from processors.extraction import HeuristicExtractor
 from processors.extraction.ollama_extractor import OllamaExtractor
+from schemas.codec import SingleObjectCodec
+from schemas.events import ExtractionRequest, MemoryBatch, Role, UsageRecord, WindowTurn
 from streams.dlq import dlq_status, redrive
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import ExtractionRequest, MemoryBatch, Role, UsageRecord, WindowTurn
 from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers

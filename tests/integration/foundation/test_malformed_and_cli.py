@@ -9,10 +9,10 @@ import pytest
 from confluent_kafka import Producer
 from typer.testing import CliRunner
 
+from schemas.codec import SingleObjectCodec
+from schemas.errors import CodecError, MalformedMessageError, UnknownSchemaError
+from schemas.events import ConversationTurn
 from streams.cli import app
-from streams.errors import CodecError, MalformedMessageError, UnknownSchemaError
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import ConversationTurn
 from streams.kafka.consumer import read_topic
 from streams.settings import Settings
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from schemas.codec import SingleObjectCodec
+from schemas.events import ConversationTurn
 from sinks.blobstore import BlobStore
 from streams.claim_check import BlobClaimCheck
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import ConversationTurn
 from streams.ingest import locomo_turns
 from streams.kafka.consumer import read_topic
 from streams.publisher import TurnPublisher

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from streams.cli import app
 from streams.kafka.provision import describe_topics, provision, wait_for_leaders
-from streams.kafka.topics import DAY_MS, topic_catalogue
+from streams.kafka.topic_catalogue import DAY_MS, topic_catalogue
 from streams.settings import Settings
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import ConversationTurn, ExtractionRequest, Role, SkipRecord
+from schemas.codec import SingleObjectCodec
+from schemas.events import ConversationTurn, ExtractionRequest, Role, SkipRecord
 from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers

@@ -9,7 +9,7 @@ from typing import Any
 from confluent_kafka import Producer
 from processor_worker_support import Worker, make_turns, publish, read_outputs, worker_env
 
-from streams.events.codec import SingleObjectCodec
+from schemas.codec import SingleObjectCodec
 from streams.settings import Settings
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from confluent_kafka import Producer
 from processor_worker_support import Worker, make_turns, read_outputs, worker_env
 
-from streams.events.codec import SingleObjectCodec
+from schemas.codec import SingleObjectCodec
 from streams.processor_app.offset_guard import present_offsets
 from streams.settings import Settings
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from processors.pipeline import TurnProcessor
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
+from schemas.events import ConversationTurn, Lineage, Memory, MemoryBatch, MemoryKind, Role
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
 from sinks.memory_store.lookup import MemoryStoreLookup
-from streams.events.models import ConversationTurn, Lineage, Memory, MemoryBatch, MemoryKind, Role
 
 T0 = datetime(2025, 2, 1, 10, 0, tzinfo=UTC)
 KNOWN = "I adopted a beagle named Rex from the shelter and he sleeps on my bed every night."

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas.errors import SearchError
+from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import Embedder, shared_onnx_embedder
 from sinks.memory_store import (
     ClientMemoryStore,
@@ -21,9 +23,7 @@ from sinks.memory_store import (
     SearchHit,
     SearchMode,
 )
-from sinks.settings import SinkSettings
-from streams.errors import SearchError
-from streams.events.models import Lineage, Memory, MemoryBatch, MemoryKind
+from sinks.sink_settings import SinkSettings
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 BACKENDS = ["edge", "client"]

@@ -17,7 +17,7 @@ import pytest
 
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore, SearchFilters
-from sinks.settings import SinkSettings
+from sinks.sink_settings import SinkSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -28,8 +28,8 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     from sinks.embeddings import shared_onnx_embedder
     from sinks.memory_store import EdgeMemoryStore
-    from sinks.settings import SinkSettings
-    from streams.events.models import Lineage, Memory, MemoryBatch, MemoryKind
+    from sinks.sink_settings import SinkSettings
+    from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 
     facts = ["loves sushi", "plays the cello", "works at a bakery", "has a dog named Rex", "lives in Lisbon",
              "runs marathons", "is allergic to peanuts", "studies Japanese", "drives a red van", "grows tomatoes",

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.blobstore import MAX_SLICE_BYTES, BlobStore
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
 from sinks.search import create_app, tenant_referrer
-from streams.events.models import Lineage, Memory, MemoryBatch, MemoryKind
 from streams.settings import Settings
 
 T0 = datetime(2025, 2, 3, 12, 0, tzinfo=UTC)

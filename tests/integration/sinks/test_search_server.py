@@ -18,14 +18,14 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from schemas.errors import SearchError
+from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.blobstore import BlobStore
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
 from sinks.search import SearchClient, SearchRequest, ServerThread, create_app, tenant_referrer
-from sinks.settings import SinkSettings
+from sinks.sink_settings import SinkSettings
 from streams.cli import app as cli
-from streams.errors import SearchError
-from streams.events.models import Lineage, Memory, MemoryBatch, MemoryKind
 from streams.settings import Settings
 
 FACTS = (

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from schemas.codec import SingleObjectCodec
+from schemas.events import BlobRef, ExtractionRequest, Role, WindowTurn
 from sinks.blobstore import BlobStore
 from sinks.search import tenant_referrer
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import BlobRef, ExtractionRequest, Role, WindowTurn
 from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
+from schemas.codec import SingleObjectCodec
+from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore, SearchFilters
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import Lineage, Memory, MemoryBatch, MemoryKind
 from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers

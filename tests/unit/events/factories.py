@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from streams.events.models import (
+from schemas.events import (
     Attachment,
     BlobRef,
     ConversationTurn,

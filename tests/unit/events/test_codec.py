@@ -6,10 +6,10 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from factories import batch, request, skip, turn, usage
 
-from streams.errors import CodecError, MalformedMessageError, UnknownSchemaError
-from streams.events.catalogue import crc64_fingerprint
-from streams.events.codec import SchemaRegistryCodec, SingleObjectCodec, codec_for
-from streams.events.models import ConversationTurn, EventModel, MemoryBatch, SkipRecord
+from schemas.catalogue import crc64_fingerprint
+from schemas.codec import SchemaRegistryCodec, SingleObjectCodec, codec_for
+from schemas.errors import CodecError, MalformedMessageError, UnknownSchemaError
+from schemas.events import ConversationTurn, EventModel, MemoryBatch, SkipRecord
 
 EVENTS = [turn(), turn(content=None), skip(), request(), batch(), usage()]
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from streams.events.catalogue import shipped_catalogue
-from streams.events.models import EVENT_MODELS, EventModel
+from schemas.catalogue import shipped_catalogue
+from schemas.events import EVENT_MODELS, EventModel
 
 _PRIMITIVE_PYTHON = {"string": str, "long": int, "int": int, "double": float, "float": float, "boolean": bool}
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from factories import turn
 
-from streams.events.catalogue import SchemaCatalogue, make_version, shipped_catalogue
-from streams.events.codec import SingleObjectCodec, to_avro_dict
-from streams.events.models import ConversationTurn
+from schemas.catalogue import SchemaCatalogue, make_version, shipped_catalogue
+from schemas.codec import SingleObjectCodec, to_avro_dict
+from schemas.events import ConversationTurn
 
 
 def _v2_schema() -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from streams.errors import ConfigError
+from schemas.errors import ConfigError
 from streams.kafka.headers import ErrorInfo, without_error_headers
-from streams.kafka.topics import topic_catalogue
+from streams.kafka.topic_catalogue import topic_catalogue
 from streams.settings import Settings
 
 

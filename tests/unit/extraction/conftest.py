@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from extraction_support import API_KEY, COMPLEX, FAST, FakeClock, ollama_responder, window_result
 
-from processors.extraction.settings import ExtractionSettings
+from processors.extraction.extraction_settings import ExtractionSettings
 from streams.testing.fake_anthropic import FakeAnthropicServer
 from streams.testing.fake_ollama import FakeOllamaServer
 

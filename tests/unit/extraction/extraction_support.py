@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.events.models import BlobRef, ExtractionRequest, Role, WindowTurn
+from schemas.events import BlobRef, ExtractionRequest, Role, WindowTurn
 
 FAST = "qwen2.5:7b-instruct"
 COMPLEX = "qwen2.5:32b-instruct"

@@ -13,9 +13,9 @@ from extraction_support import simple_request, window_result
 from processors.extraction.budget import DailyBudget
 from processors.extraction.claude_extractor import TOOL_NAME, ClaudeExtractor, retry_after_seconds
 from processors.extraction.contract import ExtractionFailedError
+from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.result import result_json_schema
-from processors.extraction.settings import ExtractionSettings
-from streams.events.models import ExtractionRequest, MemoryKind
+from schemas.events import ExtractionRequest, MemoryKind
 from streams.testing.fake_anthropic import FakeAnthropicServer
 
 MESSAGES = "/v1/messages"

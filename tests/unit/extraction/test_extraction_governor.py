@@ -11,8 +11,8 @@ from extraction_support import request_of, turn
 
 from processors.extraction.governor import GovernorMode, TokenGovernor, render_pointer
 from processors.extraction.prompt import render_window
+from schemas.events import BlobRef, ExtractionRequest, Role
 from sinks.blobstore import BlobSlice, BlobStore
-from streams.events.models import BlobRef, ExtractionRequest, Role
 
 
 class CountingReader:

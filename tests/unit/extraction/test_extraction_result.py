@@ -9,9 +9,9 @@ import pytest
 from extraction_support import simple_request
 
 from processors.extraction.contract import ExtractionFailedError
-from processors.extraction.ids import batch_id, memory_id, normalise_text
+from processors.extraction.memory_ids import batch_id, memory_id, normalise_text
 from processors.extraction.result import accept, parse_result, result_json_schema, to_memories
-from streams.events.models import MemoryKind
+from schemas.events import MemoryKind
 
 
 def item(

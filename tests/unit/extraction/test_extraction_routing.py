@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from extraction_support import COMPLEX, FAST, request_of, simple_request, turn
 
+from processors.extraction.extraction_settings import ExtractionSettings, RoutingRules
 from processors.extraction.routing import Tier, route
-from processors.extraction.settings import ExtractionSettings, RoutingRules
-from streams.events.models import Role
+from schemas.events import Role
 
 
 def test_simple_window_is_fast(settings: ExtractionSettings) -> None:

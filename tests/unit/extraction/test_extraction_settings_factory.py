@@ -7,10 +7,10 @@ from extraction_support import simple_request
 
 from processors import extraction
 from processors.extraction.claude_extractor import ClaudeExtractor
-from processors.extraction.factory import build_fallback, choose_extractor
+from processors.extraction.extraction_settings import ExtractionSettings
+from processors.extraction.extractor_factory import build_fallback, choose_extractor
 from processors.extraction.ollama_extractor import OllamaExtractor
-from processors.extraction.settings import ExtractionSettings
-from streams.errors import ConfigError
+from schemas.errors import ConfigError
 from streams.settings import Settings
 from streams.testing.fake_ollama import FakeOllamaServer
 

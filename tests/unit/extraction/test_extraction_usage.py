@@ -7,8 +7,8 @@ import logging
 import pytest
 from extraction_support import simple_request
 
+from processors.extraction.extraction_settings import DEFAULT_PRICES
 from processors.extraction.pricing import PriceTable
-from processors.extraction.settings import DEFAULT_PRICES
 from processors.extraction.usage import usage_record
 
 

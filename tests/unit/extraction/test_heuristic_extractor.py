@@ -6,8 +6,8 @@ from extraction_support import request_of, turn
 
 from processors.extraction.contract import Extractor, SourcePosition, build_batch
 from processors.extraction.heuristic import HeuristicExtractor, sentences
-from processors.extraction.ids import memory_id
-from streams.events.models import ExtractionRequest, MemoryKind, Role
+from processors.extraction.memory_ids import memory_id
+from schemas.events import ExtractionRequest, MemoryKind, Role
 
 WINDOW = [
     ("I'm a data engineer at Acme. My main database is Postgres 16.", Role.USER),

@@ -28,13 +28,13 @@ from processors.extraction.contract import (
     build_batch,
     extract_all,
 )
+from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.governor import TokenGovernor
-from processors.extraction.ids import batch_id, memory_id
+from processors.extraction.memory_ids import batch_id, memory_id
 from processors.extraction.ollama_extractor import OllamaExtractor
 from processors.extraction.result import result_json_schema
-from processors.extraction.settings import ExtractionSettings
+from schemas.events import BlobRef, ExtractionRequest, MemoryKind, Role
 from sinks.blobstore import BlobStore
-from streams.events.models import BlobRef, ExtractionRequest, MemoryKind, Role
 from streams.testing.fake_ollama import FakeOllamaServer
 from streams.testing.llm_content import count_tokens
 

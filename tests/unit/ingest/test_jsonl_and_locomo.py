@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.errors import ValidationError
-from streams.events.models import Role
+from schemas.errors import ValidationError
+from schemas.events import Role
 from streams.ingest import locomo_turns, parse_session_datetime, parse_turn_line, read_turns_jsonl
 from streams.ingest.defaults import derived_event_id
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from processors.pipeline import TurnProcessor
-from processors.settings import ProcessorSettings
-from streams.events.codec import SingleObjectCodec
-from streams.events.models import ConversationTurn, Role
+from processors.stage_settings import ProcessorSettings
+from schemas.codec import SingleObjectCodec
+from schemas.events import ConversationTurn, Role
 from streams.processor_app.envelope import StoredState
 from streams.processor_app.planner import BatchPlanner, TurnMessage
 from streams.settings import TopicNames

@@ -8,7 +8,7 @@ import pytest
 from faust.auth import SASLCredentials, SSLCredentials
 from pydantic import SecretStr
 
-from streams.errors import ConfigError
+from schemas.errors import ConfigError
 from streams.processor_app.config import (
     ProcessorAppSettings,
     broker_credentials,

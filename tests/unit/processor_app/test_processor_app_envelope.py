@@ -9,7 +9,7 @@ from processor_app_support import conversation
 
 from processors.pipeline import TurnProcessor
 from processors.state import ConversationState
-from streams.errors import ValidationError
+from schemas.errors import ValidationError
 from streams.processor_app.envelope import StoredState, pending_window
 
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 from processor_app_support import CODEC, TOPICS, Table, conversation, message, planner, turn
 
 from processors.pipeline import TurnProcessor
-from processors.settings import ProcessorSettings
-from streams.events.models import ExtractionRequest, SkipRecord
+from processors.stage_settings import ProcessorSettings
+from schemas.events import ExtractionRequest, SkipRecord
 from streams.kafka.headers import ErrorInfo
 from streams.processor_app.outputs import OutputRole
 from streams.processor_app.planner import BatchPlan, Tick, TurnMessage

@@ -7,7 +7,7 @@ from datetime import timedelta
 from processor_app_support import T0, conversation
 
 from processors.pipeline import TurnProcessor
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
 from streams.processor_app.schedule import PendingIndex, Silence, deadline, due_at
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from streams.events.models import ConversationTurn, Role
+from schemas.events import ConversationTurn, Role
 
 T0 = datetime(2024, 5, 8, 13, 56, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ from conftest import TurnFactory, WordEmbedder
 
 from processors.dedupe import Deduper, HashingEmbedder, RecentMemoryLookup, content_hash, normalise_text
 from processors.pipeline import TurnProcessor
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
-from streams.events.models import SkipStage
+from schemas.events import SkipStage
 
 FACT = "My brother Tom works as a nurse in Leeds."
 

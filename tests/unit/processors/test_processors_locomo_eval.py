@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from evaluation_data import data_missing, shared_data_dir
 
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from streams.bench.locomo_eval import (
     HEADLINE,
     baseline_windows,

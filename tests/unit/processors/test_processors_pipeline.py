@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from conftest import T0, TurnFactory, WordEmbedder
 
-from processors.ids import request_id, skip_id
 from processors.pipeline import Decision, TurnProcessor
 from processors.priority import PriorityClass, Score
-from processors.settings import ProcessorSettings
-from streams.errors import ValidationError
-from streams.events.models import Attachment, ConversationTurn, Role, SkipStage
+from processors.request_ids import request_id, skip_id
+from processors.stage_settings import ProcessorSettings
+from schemas.errors import ValidationError
+from schemas.events import Attachment, ConversationTurn, Role, SkipStage
 
 POOL = [
     "Hey! How are you?",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from processors.priority import STATEMENT_CUE, CueScorer, PriorityClass, Scorer
-from processors.settings import PriorityWeights, ProcessorSettings
-from streams.events.models import Role
+from processors.stage_settings import PriorityWeights, ProcessorSettings
+from schemas.events import Role
 
 ERRORS = [
     "Traceback (most recent call last):\n  File \"app.py\", line 3, in <module>\nKeyError: 'user'",

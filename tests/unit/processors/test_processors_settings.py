@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from processors.settings import PriorityWeights, ProcessorSettings
-from streams.errors import ConfigError
+from processors.stage_settings import PriorityWeights, ProcessorSettings
+from schemas.errors import ConfigError
 from streams.settings import Settings
 
 

@@ -10,9 +10,9 @@ from conftest import TurnFactory, WordEmbedder
 
 from processors.dedupe import HashingEmbedder
 from processors.pipeline import TurnProcessor
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import STATE_VERSION, ConversationState, decode_vector, encode_vector
-from streams.errors import ValidationError
+from schemas.errors import ValidationError
 
 
 def test_round_trip_through_json_is_exact(make_turn: TurnFactory) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import TurnFactory
 
 from processors.tokens import captions, estimate_tokens, turn_text, turn_tokens
-from streams.events.models import Attachment
+from schemas.events import Attachment
 
 
 def test_estimate_is_close_to_a_bpe_count_on_prose() -> None:

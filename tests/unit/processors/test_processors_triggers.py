@@ -8,9 +8,9 @@ from conftest import T0, TurnFactory
 
 from processors.change_detection import Trigger
 from processors.pipeline import TurnProcessor
-from processors.settings import ProcessorSettings
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
-from streams.events.models import ConversationTurn, ExtractionRequest, SkipRecord, SkipStage
+from schemas.events import ConversationTurn, ExtractionRequest, SkipRecord, SkipStage
 
 FACTS = [
     "My sister Ana lives in Porto with her two kids.",

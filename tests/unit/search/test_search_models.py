@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from schemas.events import MemoryKind
 from sinks.memory_store import SearchFilters, SearchMode
 from sinks.search import SearchRequest
-from sinks.search.models import blob_url
-from streams.events.models import MemoryKind
+from sinks.search.api_models import blob_url
 
 
 def test_defaults_and_filters() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from schemas.errors import BlobStoreError
 from sinks.blobstore import BlobStore, content_key
 from sinks.blobstore.objects import TEMP_MARKER
-from streams.errors import BlobStoreError
 
 
 class FakeClock:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas.errors import BlobStoreError, MemlaneError
 from sinks.blobstore import BlobStore, content_key, validate_key
-from streams.errors import BlobStoreError, MemlaneError
 
 GOOD = hashlib.sha256(b"x").hexdigest()
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas.errors import BlobStoreError
 from sinks.blobstore import BlobStore, content_key, offload_if_large
-from streams.errors import BlobStoreError
 
 
 def test_small_text_stays_inline(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from evaluation_data import data_missing, shared_data_dir
 
+from schemas.errors import BlobStoreError
 from sinks.blobstore import MAX_SLICE_BYTES, MAX_SLICE_LINES, BlobStore
 from sinks.blobstore.slices import count_lines, slice_bytes, slice_lines
-from streams.errors import BlobStoreError
 
 DATA_DIR = shared_data_dir()
 

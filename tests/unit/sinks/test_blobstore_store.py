@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from schemas.errors import BlobStoreError
 from sinks import blobstore
 from sinks.blobstore import BlobStore, content_key
 from sinks.blobstore.objects import TEMP_MARKER
-from streams.errors import BlobStoreError
 
 PAYLOADS = [
     b"",

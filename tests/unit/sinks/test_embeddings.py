@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from schemas.errors import ConfigError, SinkError
 from sinks.embeddings import OllamaEmbedder, OnnxEmbedder, build_embedder, l2_normalise, shared_onnx_embedder
 from sinks.embeddings.onnx import default_tokenizer_path
-from sinks.settings import SinkSettings
-from streams.errors import ConfigError, SinkError
+from sinks.sink_settings import SinkSettings
 from streams.testing.fake_ollama import FakeOllamaServer
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from schemas.errors import ConfigError
 from sinks.embeddings import Embedder, FloatMatrix, shared_onnx_embedder
 from sinks.memory_store import ClientMemoryStore, EdgeMemoryStore, UpsertReport, open_memory_store
-from sinks.settings import SinkSettings
-from streams.errors import ConfigError
+from sinks.sink_settings import SinkSettings
 from streams.settings import Settings
 
 pytestmark = pytest.mark.filterwarnings("ignore:Failed to obtain server version")
@@ -65,8 +65,8 @@ def test_upsert_report_total() -> None:
 def test_engine_failures_during_upsert_are_sink_errors(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from streams.errors import SinkError
-    from streams.events.models import Lineage, Memory, MemoryBatch, MemoryKind
+    from schemas.errors import SinkError
+    from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 
     store = EdgeMemoryStore(tmp_path / "e", shared_onnx_embedder())
     store.close()

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import MemoryRecord, SearchFilters, point_id, tag_text
 from sinks.memory_store.payload import merged_payload, new_payload, scoped_point_id
 from sinks.memory_store.query import DateRange, Match, MatchAny, tenant_conditions
 from sinks.memory_store.tags import TAG_DIM, TAG_VOCAB, TagProfiler, normalise_tag, tag_slot, tag_vector
-from streams.events.models import Lineage, Memory, MemoryBatch, MemoryKind
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 T1 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from streams.errors import ConfigError
+from schemas.errors import ConfigError
 
 
 class PriorityWeights(BaseModel):

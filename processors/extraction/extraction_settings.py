@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from streams.errors import ConfigError
+from schemas.errors import ConfigError
 
 # USD per million tokens (input, output). Ollama models run locally and cost nothing; their tokens are
 # also priced at `cloud_equivalent_model` to report what the local model saved.

@@ -10,7 +10,7 @@ import threading
 
 import zstandard
 
-from streams.errors import BlobStoreError
+from schemas.errors import BlobStoreError
 
 DEFAULT_LEVEL = 10
 MIN_LEVEL = 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from sinks.settings import SinkSettings
+from sinks.sink_settings import SinkSettings
 
 from .base import Embedder
 from .ollama import OllamaEmbedder

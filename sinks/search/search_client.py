@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from streams.errors import SearchError
+from schemas.errors import SearchError
 
-from .models import BlobSliceOut, MemoryDetail, SearchRequest, SearchResponse
+from .api_models import BlobSliceOut, MemoryDetail, SearchRequest, SearchResponse
 
 
 class SearchClient:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streams.errors import TopicError
+from schemas.errors import TopicError
 from streams.kafka.provision import wait_for_leaders
 from streams.processor_app.config import ProcessorAppSettings, ticks_topic_name
 from streams.settings import Settings

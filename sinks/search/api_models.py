@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.events import Lineage, MemoryKind
 from sinks.memory_store import MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode
-from streams.events.models import Lineage, MemoryKind
 
 _ID = Field(default=None, min_length=1, max_length=256)
 

@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from schemas.errors import ConfigError, MemlaneError, SearchError, SinkError
 from sinks.embeddings import Embedder
-from sinks.settings import SinkSettings
-from streams.errors import ConfigError, MemlaneError, SearchError, SinkError
+from sinks.sink_settings import SinkSettings
 
+from .memory_store import MemoryStore
 from .payload import FILTER_FIELDS
 from .query import TAGS_VECTOR, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
-from .store import MemoryStore
 from .tags import TAG_DIM
 
 _HINT = "the Qdrant server store needs qdrant-client: pip install 'memlane[sinks]'"

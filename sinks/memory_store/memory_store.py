@@ -22,12 +22,12 @@ from typing import Protocol, Self
 
 import numpy as np
 
+from schemas.errors import SearchError, SinkError
+from schemas.events import Memory, MemoryBatch, utc_now
 from sinks.embeddings import Embedder, FloatMatrix
-from sinks.settings import SinkSettings
-from streams.errors import SearchError, SinkError
-from streams.events.models import Memory, MemoryBatch, utc_now
+from sinks.sink_settings import SinkSettings
 
-from .models import MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
+from .memory_records import MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
 from .payload import memory_id_of, merged_payload, new_payload, point_id, scoped_point_id
 from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
 from .query import tenant_conditions as _conditions

@@ -1,6 +1,6 @@
 """The records the processors emit: window turns, extraction requests (with their route) and skip records.
 
-Everything here is deterministic given its inputs: ids come from `processors.ids`, and the timestamps a
+Everything here is deterministic given its inputs: ids come from `processors.request_ids`, and the timestamps a
 record carries (`created_at`, `recorded_at`) are the *event time* at which it was decided, not the wall
 clock, so processing the same turns twice yields byte-identical records.
 
@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from processors.ids import request_id, skip_id
 from processors.priority import PriorityClass, Score
-from processors.settings import ProcessorSettings
+from processors.request_ids import request_id, skip_id
+from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
-from streams.events.models import ConversationTurn, ExtractionRequest, Role, SkipRecord, SkipStage, WindowTurn
+from schemas.events import ConversationTurn, ExtractionRequest, Role, SkipRecord, SkipStage, WindowTurn
 
 ROUTE_FAST = "fast"
 ROUTE_COMPLEX = "complex"

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from streams.events.models import Lineage, MemoryKind
+from schemas.events import Lineage, MemoryKind
 
 
 class SearchMode(StrEnum):

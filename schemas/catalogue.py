@@ -19,7 +19,7 @@ from typing import Any
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
 from schemas import SCHEMA_DIR
-from streams.errors import CodecError, UnknownSchemaError
+from schemas.errors import CodecError, UnknownSchemaError
 
 _PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 TOP_LEVEL = ("conversation_turn", "skip_record", "extraction_request", "memory_batch", "usage_record")

@@ -21,9 +21,9 @@ from fastavro import schemaless_reader, schemaless_writer
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from streams.errors import CodecError, MalformedMessageError, ServiceUnavailableError, UnknownSchemaError
-from streams.events.catalogue import SchemaCatalogue, SchemaVersion, shipped_catalogue
-from streams.events.models import EventModel
+from schemas.catalogue import SchemaCatalogue, SchemaVersion, shipped_catalogue
+from schemas.errors import CodecError, MalformedMessageError, ServiceUnavailableError, UnknownSchemaError
+from schemas.events import EventModel
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 _HEADER_LEN = 10

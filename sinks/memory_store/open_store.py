@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from sinks.embeddings import Embedder, build_embedder
 
-from .client import ClientMemoryStore
 from .edge import EdgeMemoryStore
-from .store import MemoryStore
+from .memory_store import MemoryStore
+from .qdrant_server import ClientMemoryStore
 
 if TYPE_CHECKING:
     from streams.settings import Settings

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from streams.errors import BlobStoreError
+from schemas.errors import BlobStoreError
 
-from . import codec
+from . import compression
+from .blob_info import BlobInfo, GcResult, PutResult, StoreStats
 from .index import BlobIndex
 from .keys import content_key, object_path, validate_key
 from .objects import prune_empty_dirs, read_object, remove_object, walk_files, write_atomic
-from .records import BlobInfo, GcResult, PutResult, StoreStats
 from .slices import BlobSlice, slice_bytes, slice_lines
 
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
@@ -35,9 +35,11 @@ class BlobStore:
     Safe to share between threads. `clock` (seconds since the epoch) exists for tests of GC ages.
     """
 
-    def __init__(self, root: Path, level: int = codec.DEFAULT_LEVEL, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, root: Path, level: int = compression.DEFAULT_LEVEL, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.root = Path(root)
-        self.level = codec.check_level(level)
+        self.level = compression.check_level(level)
         self._clock = clock
         self._objects = self.root / "objects"
         try:
@@ -81,7 +83,7 @@ class BlobStore:
                 now = self._clock()
                 if self._index.touch(key, now) and path.exists():
                     return self._finish_put(key, referrer, now, created=False)
-        frame = codec.compress(raw, self.level)
+        frame = compression.compress(raw, self.level)
         with self._index.transaction():
             now = self._clock()
             known = self._index.touch(key, now)
@@ -124,7 +126,7 @@ class BlobStore:
     def get(self, sha256: str) -> bytes:
         """The blob's raw bytes, re-hashed after decompression; a mismatch raises `BlobStoreError`."""
         key = validate_key(sha256)
-        raw = codec.decompress(read_object(self.path_of(key), key=key), key=key)
+        raw = compression.decompress(read_object(self.path_of(key), key=key), key=key)
         actual = content_key(raw)
         if actual != key:
             raise BlobStoreError(f"blob {key} failed its integrity check: content hashes to {actual}")
