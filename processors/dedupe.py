@@ -6,7 +6,7 @@ embedding's cosine similarity reaches `near_duplicate_threshold` (0.85) against 
 one of the user's existing memories. Turns shorter than `dedupe_min_tokens` are never deduplicated: "yes" or
 "ok" mean something different each time.
 
-Interfaces: `Embedder` (texts to L2-normalised rows) and `MemoryLookup` (nearest memories of one user); the
+Interfaces: `TurnEmbedder` (texts to L2-normalised rows) and `MemoryLookup` (nearest memories of one user); the
 production lookup is the sinks' memory store. Shipped here: `RecentMemoryLookup`, an in-memory lookup for
 tests and benchmarks, and `HashingEmbedder`, a model-free lexical embedder (hashed words and word pairs) that
 catches re-sent and lightly edited text but not paraphrases.
@@ -35,7 +35,7 @@ _SPACES = re.compile(r"\s+")
 _WORDS = re.compile(r"\w+")
 
 
-class Embedder(Protocol):
+class TurnEmbedder(Protocol):
     """Embeds texts as an (n, d) float32 array whose rows are L2-normalised."""
 
     def embed(self, texts: Sequence[str]) -> Vector: ...
@@ -59,7 +59,7 @@ def content_hash(text: str) -> str:
 
 
 class HashingEmbedder:
-    """Model-free `Embedder`: words and word pairs hashed into `dim` signed buckets, then L2-normalised."""
+    """Model-free `TurnEmbedder`: words and word pairs hashed into `dim` signed buckets, then L2-normalised."""
 
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
@@ -115,7 +115,7 @@ class Deduper:
     def __init__(
         self,
         settings: ProcessorSettings | None = None,
-        embedder: Embedder | None = None,
+        embedder: TurnEmbedder | None = None,
         memories: MemoryLookup | None = None,
     ) -> None:
         self._settings = settings or ProcessorSettings()
@@ -172,10 +172,10 @@ class Deduper:
 __all__ = [
     "DedupeVerdict",
     "Deduper",
-    "Embedder",
     "HashingEmbedder",
     "MemoryLookup",
     "RecentMemoryLookup",
+    "TurnEmbedder",
     "content_hash",
     "normalise_text",
 ]

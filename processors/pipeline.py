@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from processors.change_detection import ChangeDetector, Trigger
-from processors.dedupe import Deduper, DedupeVerdict, Embedder, MemoryLookup
+from processors.dedupe import Deduper, DedupeVerdict, MemoryLookup, TurnEmbedder
 from processors.emitted import extraction_request, skip_record, window_turn
 from processors.priority import CueScorer, Score, Scorer
 from processors.stage_settings import ProcessorSettings
@@ -89,7 +89,7 @@ class TurnProcessor:
         settings: ProcessorSettings | None = None,
         *,
         scorer: Scorer | None = None,
-        embedder: Embedder | None = None,
+        embedder: TurnEmbedder | None = None,
         memories: MemoryLookup | None = None,
         source_topic: str | None = None,
     ) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from fastavro import schemaless_reader, schemaless_writer
@@ -252,14 +253,21 @@ def _registry_unavailable(exc: BaseException) -> bool:
     return False
 
 
-def codec_for(schema_registry_url: str | None, registry_conf: dict[str, str] | None = None) -> EventCodec:
-    """Single-object encoding unless a schema registry URL is configured."""
+@lru_cache(maxsize=8)
+def codec_for(schema_registry_url: str | None, basic_auth: str | None = None) -> EventCodec:
+    """The process's codec: single-object encoding unless a schema registry URL is configured.
+
+    One codec per configuration and process (the registry client caches schemas and ids), shared by every caller.
+    """
     if not schema_registry_url:
         return SingleObjectCodec()
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
+    conf = {"url": schema_registry_url}
+    if basic_auth:
+        conf["basic.auth.user.info"] = basic_auth
     # new_client serves mock:// URLs with the client's in-memory registry (used in tests)
-    return SchemaRegistryCodec(SchemaRegistryClient.new_client({"url": schema_registry_url, **(registry_conf or {})}))
+    return SchemaRegistryCodec(SchemaRegistryClient.new_client(conf))
 
 
 __all__ = [

@@ -19,10 +19,15 @@ and quarantine topics can carry them.
     ├── SinkError                   a sink write failed; the offsets it covers are not committed
     │   └── SinkBackpressureError   retry after `.retry_after` seconds
     ├── BlobStoreError              blob store: bad key, missing blob, integrity failure
-    └── SearchError                 bad search request or unknown memory
+    ├── SearchError                 bad search request or unknown memory
+    │   └── RangeError              a blob slice that cannot be served (sinks.search.ranges)
+    └── AuthError                   missing or unknown API key; `.status` is 401/403 (sinks.search.tenancy)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 
 class MemlaneError(Exception):
@@ -80,12 +85,18 @@ class DeliveryError(MemlaneError):
 
 
 class ExtractionError(MemlaneError):
-    """An extractor failed on a request. `error_class` is a short stable name (timeout, invalid_json, ...)."""
+    """An extractor failed on a request.
 
-    def __init__(self, message: str, *, error_class: str, retriable: bool = True) -> None:
+    `error_class` is a short stable name (timeout, invalid_json, ...), `retriable` says whether a later
+    attempt can succeed without an operator, and `usage` holds a usage record of every LLM call made
+    before it failed (they cost money whatever the outcome).
+    """
+
+    def __init__(self, message: str, *, error_class: str, retriable: bool = True, usage: Sequence[object] = ()) -> None:
         super().__init__(message)
         self.error_class = error_class
         self.retriable = retriable
+        self.usage: tuple[Any, ...] = tuple(usage)
 
 
 class SinkError(MemlaneError):

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sinks.blobstore.offload import DEFAULT_PREVIEW_CHARS, DEFAULT_THRESHOLD_CHARS
+
 
 class SinkSettings(BaseModel):
     """Embedding, Qdrant, blob store and search settings. Owned by the sink modules."""
@@ -25,9 +27,20 @@ class SinkSettings(BaseModel):
     ollama_embed_dim: int | None = Field(default=None, ge=1, description="None: learnt from a probe")
     ollama_embed_timeout_s: float = Field(default=60.0, gt=0)
 
+    # --- the sink workers (streams/workers/sink_qdrant, sink_blobs) ---------------------------------
+    qdrant_sink_group_id: str = "memlane-sink-qdrant"
+    blob_sink_group_id: str = "memlane-sink-blobs"
+    sink_batch_size: int = Field(default=200, ge=1, description="messages a sink worker takes per batch")
+
+    # --- claim check (sinks/blobstore/offload) --------------------------------------------------------
+    claim_check_chars: int = Field(default=DEFAULT_THRESHOLD_CHARS, ge=0)
+    """Turn content longer than this (characters) goes to the blob store; the event carries a BlobRef."""
+    claim_check_preview_chars: int = Field(default=DEFAULT_PREVIEW_CHARS, ge=0)
+    """Characters of offloaded content kept in the event as a preview."""
+
     # --- memory store (sinks/memory_store); a server is used when MEMLANE_QDRANT_URL is set ----------
-    qdrant_path: Path = Path(".memlane/qdrant")
-    """Directory of the embedded qdrant-edge shard (one shard per collection underneath)."""
+    qdrant_path: Path | None = None
+    """Directory of the embedded qdrant-edge shards, one per collection (default `<state dir>/qdrant`)."""
     collection: str = "memories"
     dedupe_update_threshold: float = Field(default=0.95, ge=0.0, le=1.0)
     """A new memory this similar to the same user's nearest memory updates it instead of adding one."""

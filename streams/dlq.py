@@ -17,12 +17,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient
 
 from schemas.errors import MemlaneError
+from streams.kafka.connection import KafkaConnection
 from streams.kafka.consumer import end_offsets, make_consumer
-from streams.kafka.headers import ErrorInfo, without_error_headers
+from streams.kafka.headers import REDRIVE_HEADER, ErrorInfo, redrive_count, without_error_headers
 from streams.kafka.parking import message_headers
 from streams.kafka.producer import ReliableProducer
-from streams.settings import Settings
-from streams.workers.extract import REDRIVE_HEADER, redrive_count
 
 
 @dataclass
@@ -73,10 +72,9 @@ def _read_range(consumer: Consumer, topic: str, starts: dict[int, int], ends: di
     return out
 
 
-def dlq_status(settings: Settings) -> DlqStatus:
-    """Parked requests by error class and attempts (read-only; joins no group)."""
-    topic = settings.topics.dlq
-    consumer = make_consumer(settings, settings.extraction.fallback_group_id)
+def dlq_status(kafka: KafkaConnection, topic: str, fallback_group: str) -> DlqStatus:
+    """Parked requests of the DLQ `topic` by error class and attempts (read-only; joins no group)."""
+    consumer = make_consumer(kafka, fallback_group)
     status = DlqStatus()
     try:
         marks = end_offsets(consumer, topic)
@@ -85,7 +83,7 @@ def dlq_status(settings: Settings) -> DlqStatus:
             status.total += high - low
             status.handled += starts[partition] - low
             status.by_partition[partition] = (starts[partition], high)
-        reader = make_consumer(settings, f"memlane-dlq-status-{uuid.uuid4().hex[:8]}")
+        reader = make_consumer(kafka, f"memlane-dlq-status-{uuid.uuid4().hex[:8]}")
         try:
             for message in _read_range(reader, topic, starts, {p: high for p, (_low, high) in marks.items()}):
                 info = ErrorInfo.from_headers(message_headers(message))
@@ -99,8 +97,8 @@ def dlq_status(settings: Settings) -> DlqStatus:
     return status
 
 
-def _group_members(settings: Settings, group: str) -> int:
-    admin = AdminClient(settings.kafka_config())
+def _group_members(kafka: KafkaConnection, group: str) -> int:
+    admin = AdminClient(kafka.as_librdkafka_dict())
     try:
         described = admin.describe_consumer_groups([group])[group].result(timeout=30)
     except KafkaException as exc:
@@ -111,19 +109,17 @@ def _group_members(settings: Settings, group: str) -> int:
     return len(described.members)
 
 
-def redrive(settings: Settings) -> DlqStatus:
-    """Send every parked request back to extraction and commit the fallback group past them.
+def redrive(kafka: KafkaConnection, topic: str, requests_topic: str, group: str) -> DlqStatus:
+    """Send every request parked in the DLQ `topic` back to `requests_topic`; commit the fallback `group` past them.
 
     Refuses while the fallback group has members: a running fallback would handle the same requests
     with Claude while extraction handles them again.
     """
-    topic = settings.topics.dlq
-    group = settings.extraction.fallback_group_id
-    members = _group_members(settings, group)
+    members = _group_members(kafka, group)
     if members:
         raise MemlaneError(f"the fallback group {group} has {members} member(s): stop `memlane worker fallback` first")
-    consumer = make_consumer(settings, group)
-    producer = ReliableProducer(settings)
+    consumer = make_consumer(kafka, group)
+    producer = ReliableProducer(kafka)
     moved = DlqStatus()
     try:
         marks = end_offsets(consumer, topic)
@@ -134,8 +130,8 @@ def redrive(settings: Settings) -> DlqStatus:
             info = ErrorInfo.from_headers(message_headers(message))
             headers = without_error_headers(message_headers(message))
             headers = [(k, v) for k, v in headers if k != REDRIVE_HEADER]
-            headers.append((REDRIVE_HEADER, str(redrive_count(message) + 1).encode()))
-            producer.send(settings.topics.requests, message.value() or b"", key=message.key(), headers=headers)
+            headers.append((REDRIVE_HEADER, str(redrive_count(message_headers(message)) + 1).encode()))
+            producer.send(requests_topic, message.value() or b"", key=message.key(), headers=headers)
             moved.parked += 1
             moved.by_class[info.error_class if info else "unknown"] += 1
         producer.flush()

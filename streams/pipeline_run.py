@@ -10,9 +10,6 @@ Anthropic key) -> blob and Qdrant sinks -> one search. The accounting is read ba
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,20 +17,19 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from schemas.codec import codec_for
 from schemas.errors import MemlaneError
 from schemas.events import ExtractionRequest, MemoryBatch, SkipRecord
-from sinks.blobstore import BlobStore
-from sinks.memory_store import SearchFilters, open_memory_store
-from streams.claim_check import BlobClaimCheck
-from streams.cli.publish_cmd import InputFormat, load_turns
+from sinks.memory_store import SearchFilters
 from streams.dlq import dlq_status
+from streams.ingest.publisher import PublishSummary
+from streams.ingest.turn_files import InputFormat, load_turns
 from streams.kafka.consumer import read_topic
 from streams.kafka.provision import provision
-from streams.kafka.topic_catalogue import topic_catalogue
-from streams.publisher import PublishSummary, TurnPublisher
-from streams.settings import Settings, TopicNames
-from streams.workers import extract, fallback, sink_blobs, sink_qdrant
+from streams.kafka.topic_catalogue import TopicNames
+from streams.settings import Settings
+from streams.wiring.processes import run_worker_process
+from streams.wiring.stores import blob_store, memory_store, publisher
+from streams.wiring.workers import run_extract, run_fallback, run_sink_blobs, run_sink_qdrant
 
 
 @dataclass
@@ -63,8 +59,8 @@ class RunReport:
 
 def run_settings(base: Settings, run_id: str) -> Settings:
     """Settings whose topics, groups, app id and local state belong to this run only."""
-    workspace = (base.data_dir / "runs" / run_id).resolve()
-    topics = TopicNames(**{k: f"run-{run_id}.{v}" for k, v in TopicNames().model_dump().items()})
+    workspace = (base.state_dir / "runs" / run_id).resolve()
+    topics = TopicNames().prefixed(f"run-{run_id}.")
     extraction = base.extraction.model_copy(
         update={
             "worker_group_id": f"memlane-run-{run_id}-extract",
@@ -74,11 +70,17 @@ def run_settings(base: Settings, run_id: str) -> Settings:
     processor_app = base.processor_app.model_copy(
         update={"app_id": f"memlane-run-{run_id}", "data_dir": workspace / "processors", "drain_flush_s": 2.0}
     )
-    sinks = base.sinks.model_copy(update={"qdrant_path": workspace / "qdrant"})
+    sinks = base.sinks.model_copy(
+        update={
+            "qdrant_path": workspace / "qdrant",
+            "qdrant_sink_group_id": f"memlane-run-{run_id}-qdrant",
+            "blob_sink_group_id": f"memlane-run-{run_id}-blobs",
+        }
+    )
     return base.model_copy(
         update={
             "topics": topics,
-            "data_dir": workspace,
+            "state_dir": workspace,
             "extraction": extraction,
             "processor_app": processor_app,
             "sinks": sinks,
@@ -86,47 +88,32 @@ def run_settings(base: Settings, run_id: str) -> Settings:
     )
 
 
-def _env_for(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env["MEMLANE_KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
-    env["MEMLANE_STATE_DIR"] = str(settings.data_dir)
-    for name, value in settings.topics.model_dump().items():
-        env[f"MEMLANE_TOPICS__{name.upper()}"] = value
-    env["MEMLANE_PROCESSOR_APP__APP_ID"] = settings.processor_app.app_id
-    env["MEMLANE_PROCESSOR_APP__DATA_DIR"] = str(settings.processor_app.data_dir)
-    env["MEMLANE_PROCESSOR_APP__DRAIN_FLUSH_S"] = str(settings.processor_app.drain_flush_s)
-    env["MEMLANE_BROKER__DEFAULT_PARTITIONS"] = str(settings.broker.default_partitions)
-    return env
-
-
 def _run_processors(settings: Settings, idle_exit_s: float = 6.0) -> None:
-    command = [sys.executable, "-m", "streams.workers.processors", "--idle-exit", str(idle_exit_s)]
-    result = subprocess.run(command, env=_env_for(settings), check=False, timeout=600)
-    if result.returncode != 0:
-        raise MemlaneError(f"the processors worker exited with {result.returncode}")
+    code = run_worker_process(settings, "processors", idle_exit_s=idle_exit_s)
+    if code != 0:
+        raise MemlaneError(f"the processors worker exited with {code}")
 
 
 def _account(settings: Settings, report: RunReport) -> None:
-    codec = codec_for(settings.schema_registry_url, settings.schema_registry_config())
-    topics = settings.topics
-    for message in read_topic(settings, topics.requests):
+    codec, kafka, topics = settings.codec(), settings.kafka, settings.topics
+    for message in read_topic(kafka, topics.requests):
         request = codec.decode(message.value() or b"", ExtractionRequest, topics.requests)
         report.requests += 1
         report.turns_in_requests += len(request.turns)
         report.request_tokens += request.token_count
-    for message in read_topic(settings, topics.skipped):
+    for message in read_topic(kafka, topics.skipped):
         skip = codec.decode(message.value() or b"", SkipRecord, topics.skipped)
         report.turns_skipped += 1
         report.skip_reasons[f"{skip.stage.value}:{skip.reason}"] += 1
-    report.quarantined = sum(1 for _ in read_topic(settings, topics.quarantine))
+    report.quarantined = sum(1 for _ in read_topic(kafka, topics.quarantine))
     extractors: Counter[str] = Counter()
-    for message in read_topic(settings, topics.memories):
+    for message in read_topic(kafka, topics.memories):
         batch = codec.decode(message.value() or b"", MemoryBatch, topics.memories)
         report.memory_batches += 1
         report.memories += len(batch.memories)
         extractors[batch.extractor] += 1
     report.extractor = ", ".join(f"{name} ({count})" for name, count in extractors.most_common())
-    report.parked = dlq_status(settings).parked
+    report.parked = dlq_status(kafka, topics.dlq, settings.extraction.fallback_group_id).parked
 
 
 def run_pipeline(base: Settings, source: Path, conversation: str, question: str | None = None) -> RunReport:
@@ -135,26 +122,26 @@ def run_pipeline(base: Settings, source: Path, conversation: str, question: str 
     settings = run_settings(base, run_id)
     report = RunReport(run_id=run_id)
     admin = AdminClient(settings.kafka_config())
-    provision(admin, topic_catalogue(settings))
+    provision(admin, settings.topic_catalogue())
     try:
-        turns, _ = load_turns(source, InputFormat.LOCOMO, settings, [conversation])
+        turns, _ = load_turns(source, InputFormat.LOCOMO, tenant_id=settings.tenant_id, conversations=[conversation])
         if not turns:
             raise MemlaneError(f"no turns for conversation {conversation} in {source}")
         report.turn_tokens = sum(turn.token_count for turn in turns)
-        with BlobStore(settings.blob_dir) as blobs:
-            publisher = TurnPublisher(settings, claim_check=BlobClaimCheck(blobs))
+        with blob_store(settings) as blobs:
+            turn_publisher = publisher(settings, blobs)
             for turn in turns:
-                publisher.publish(turn)
-            report.published = publisher.close()
+                turn_publisher.publish(turn)
+            report.published = turn_publisher.close()
         _run_processors(settings)
-        extract.run(settings, idle_exit_s=3.0)
+        run_extract(settings, idle_exit_s=3.0)
         if settings.anthropic_api_key is not None:
-            fallback.run(settings, idle_exit_s=3.0)
-        blob_counts = sink_blobs.run(settings, idle_exit_s=3.0, group_id=f"memlane-run-{run_id}-blobs")
+            run_fallback(settings, idle_exit_s=3.0)
+        blob_counts = run_sink_blobs(settings, idle_exit_s=3.0)
         report.windows_stored = blob_counts.created + blob_counts.existing
-        sink_qdrant.run(settings, idle_exit_s=3.0, group_id=f"memlane-run-{run_id}-qdrant")
+        run_sink_qdrant(settings, idle_exit_s=3.0)
         _account(settings, report)
-        with open_memory_store(settings) as store:
+        with memory_store(settings) as store:
             report.stored_memories = store.count(settings.tenant_id)
             report.search_query = question or f"What does {turns[0].speaker} care about?"
             hits = store.search(
@@ -162,7 +149,7 @@ def run_pipeline(base: Settings, source: Path, conversation: str, question: str 
             )
             report.search_hits = [(hit.score, hit.record.kind.value, hit.record.text) for hit in hits]
     finally:
-        admin.delete_topics(list(settings.topics.model_dump().values()))
+        admin.delete_topics(settings.topics.all())
     return report
 
 

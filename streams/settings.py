@@ -1,50 +1,37 @@
 """The one settings object of memlane (pydantic-settings, environment variables `MEMLANE_*`).
 
-Flat fields cover what operators set most (bootstrap servers, security, registry, directories,
-extractor choice, service URLs and keys); tuning knobs of each component live in a nested section
-owned by that component's module and are set as `MEMLANE_<SECTION>__<FIELD>`, e.g.
-`MEMLANE_PROCESSORS__TOKEN_THRESHOLD=1500`. Secrets are `SecretStr` and never logged: `safe_dump()`
-masks them. `kafka_config()` renders the librdkafka dictionary every Kafka client starts from.
+Flat fields cover what operators set most (bootstrap servers, security, registry, directories, extractor
+choice, service URLs and keys); tuning knobs of each component live in a nested section owned by that
+component's module and are set as `MEMLANE_<SECTION>__<FIELD>`, e.g. `MEMLANE_PROCESSORS__TOKEN_THRESHOLD=1500`.
+Secrets are `SecretStr` and never logged: `safe_dump()` masks them.
+
+This module is part of the composition root: it is the only place the whole configuration is known.
+Leaf code receives what it needs from the methods below (a `KafkaConnection`, a `StreamContext`, its own
+section with every path resolved under the one state directory), never `Settings` itself.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.extraction.extraction_settings import ExtractionSettings
 from processors.stage_settings import ProcessorSettings
-from schemas.errors import ConfigError
+from schemas.codec import EventCodec, codec_for
+from sinks.memory_store.open_store import edge_url
 from sinks.sink_settings import SinkSettings
+from streams.broker.broker_settings import BrokerSettings
+from streams.kafka.connection import KafkaConnection, SaslMechanism, SecurityProtocol
+from streams.kafka.context import StreamContext
+from streams.kafka.topic_catalogue import TopicNames, TopicSpec, topic_catalogue
 from streams.processor_app.app_settings import ProcessorAppSettings
 
-
-class TopicNames(BaseModel):
-    """Names of memlane's topics (`MEMLANE_TOPICS__TURNS=...`)."""
-
-    turns: str = "memlane.turns.v1"
-    skipped: str = "memlane.turns.skipped.v1"
-    requests: str = "memlane.extraction.requests.v1"
-    memories: str = "memlane.memories.v1"
-    dlq: str = "memlane.extraction.dlq.v1"
-    quarantine: str = "memlane.quarantine.v1"
-    usage: str = "memlane.usage.v1"
-
-
-class BrokerSettings(BaseModel):
-    """The local single-node Kafka broker started from `infra/kafka` (`MEMLANE_BROKER__*`)."""
-
-    data_dir: Path = Path(".memlane/kafka")
-    port: int = Field(default=9092, ge=0, le=65535)
-    controller_port: int = Field(default=9093, ge=0, le=65535)
-    heap: str = "768m"
-    start_timeout_s: float = 90.0
-    stop_timeout_s: float = 60.0
-    default_partitions: int = Field(default=6, ge=1)
+_SECTIONS = ("topics", "broker", "processors", "processor_app", "extraction", "sinks")
+_ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
 
 
 class Settings(BaseSettings):
@@ -56,13 +43,12 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
-        populate_by_name=True,
     )
 
     # Kafka connection
     kafka_bootstrap: str = "127.0.0.1:9092"
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_ca_location: Path | None = None
@@ -78,10 +64,10 @@ class Settings(BaseSettings):
     schema_registry_basic_auth: SecretStr | None = None
 
     # Where things live on disk
-    data_dir: Path = Field(default=Path(".memlane"), validation_alias="MEMLANE_STATE_DIR")
-    """memlane's own state (runs, blob store, RocksDB tables): `MEMLANE_STATE_DIR`."""
-    data_source_dir: Path = Field(default=Path("../shared/data"), validation_alias="MEMLANE_DATA_DIR")
-    """Evaluation data read by benchmarks and `memlane run` (LoCoMo, logs): `MEMLANE_DATA_DIR`."""
+    state_dir: Path = Path(".memlane")
+    """Everything memlane writes (broker data, RocksDB tables, blob store, Qdrant shards, runs): `MEMLANE_STATE_DIR`."""
+    data_dir: Path = Path("../shared/data")
+    """Evaluation data, only ever read (LoCoMo, logs) by benchmarks and `memlane run`: `MEMLANE_DATA_DIR`."""
     tenant_id: str = "default"
 
     # External services
@@ -106,49 +92,88 @@ class Settings(BaseSettings):
     sinks: SinkSettings = SinkSettings()
 
     @model_validator(mode="after")
-    def _check_security(self) -> Settings:
-        if self.security_protocol.startswith("SASL") and self.sasl_mechanism is None:
-            raise ConfigError(f"MEMLANE_SECURITY_PROTOCOL={self.security_protocol} needs MEMLANE_SASL_MECHANISM")
-        if self.sasl_mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512") and (
-            not self.sasl_username or self.sasl_password is None
-        ):
-            raise ConfigError(f"SASL {self.sasl_mechanism} needs MEMLANE_SASL_USERNAME and MEMLANE_SASL_PASSWORD")
+    def _check_connection(self) -> Settings:
+        self.kafka  # noqa: B018 - builds (and so validates) the connection settings now, not at first use
         return self
 
+    # --- what leaf code is given ----------------------------------------------------------------
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The connection every Kafka client of this deployment uses (validates the security settings)."""
+        return KafkaConnection(
+            bootstrap_servers=self.kafka_bootstrap,
+            security_protocol=self.security_protocol,
+            sasl_mechanism=self.sasl_mechanism,
+            sasl_username=self.sasl_username,
+            sasl_password=self.sasl_password,
+            ssl_ca_location=self.ssl_ca_location,
+            ssl_certificate_location=self.ssl_certificate_location,
+            ssl_key_location=self.ssl_key_location,
+            ssl_key_password=self.ssl_key_password,
+            client_id=self.client_id,
+        )
+
+    def kafka_config(self, **overrides: Any) -> dict[str, Any]:
+        """The librdkafka dictionary of `kafka`, plus `overrides` (for tools and admin clients)."""
+        return self.kafka.as_librdkafka_dict(**overrides)
+
+    def codec(self) -> EventCodec:
+        """The event codec of this process (one per registry configuration)."""
+        auth = self.schema_registry_basic_auth
+        return codec_for(self.schema_registry_url, auth.get_secret_value() if auth is not None else None)
+
+    def stream_context(self) -> StreamContext:
+        return StreamContext(self.kafka, self.topics, self.codec())
+
+    def topic_catalogue(self) -> list[TopicSpec]:
+        return topic_catalogue(
+            self.topics,
+            partitions=self.broker.default_partitions,
+            replication_factor=self.topic_replication_factor,
+            min_insync_replicas=self.topic_min_insync_replicas,
+        )
+
+    # --- every path memlane writes, under the one state directory ---------------------------------
     @property
     def blob_dir(self) -> Path:
         """The local content-addressed blob store every component shares."""
-        return self.data_dir / "blobs"
+        return self.state_dir / "blobs"
 
-    def kafka_config(self, **overrides: Any) -> dict[str, Any]:
-        """The librdkafka settings every memlane client starts from, plus `overrides`."""
-        conf: dict[str, Any] = {
-            "bootstrap.servers": self.kafka_bootstrap,
-            "security.protocol": self.security_protocol,
-            "client.id": self.client_id,
-        }
-        if self.sasl_mechanism:
-            conf["sasl.mechanism"] = self.sasl_mechanism
-        if self.sasl_username:
-            conf["sasl.username"] = self.sasl_username
-        if self.sasl_password is not None:
-            conf["sasl.password"] = self.sasl_password.get_secret_value()
-        if self.ssl_ca_location:
-            conf["ssl.ca.location"] = str(self.ssl_ca_location)
-        if self.ssl_certificate_location:
-            conf["ssl.certificate.location"] = str(self.ssl_certificate_location)
-        if self.ssl_key_location:
-            conf["ssl.key.location"] = str(self.ssl_key_location)
-        if self.ssl_key_password is not None:
-            conf["ssl.key.password"] = self.ssl_key_password.get_secret_value()
-        conf.update(overrides)
-        return conf
+    @property
+    def qdrant_dir(self) -> Path:
+        """Where the embedded Qdrant shards live (one per collection)."""
+        return self.sinks.qdrant_path or self.state_dir / "qdrant"
 
-    def schema_registry_config(self) -> dict[str, str]:
-        conf: dict[str, str] = {}
+    @property
+    def budget_path(self) -> Path:
+        """The Claude fallback's daily token budget, shared by the fallback workers of this state directory."""
+        return self.state_dir / "claude-budget.json"
+
+    def broker_settings(self) -> BrokerSettings:
+        """The local broker's section with its data directory resolved (default `<state dir>/kafka`)."""
+        return self.broker.model_copy(update={"data_dir": self.broker.data_dir or self.state_dir / "kafka"})
+
+    def memory_store_url(self) -> str:
+        """`MEMLANE_QDRANT_URL` when set, else the embedded shard of the configured collection."""
+        return self.qdrant_url or edge_url(self.qdrant_dir / self.sinks.collection)
+
+    # --- passing the configuration on -----------------------------------------------------------
+    def to_env(self) -> dict[str, str]:
+        """This configuration as `MEMLANE_*` variables, for a child process (secrets included, unmasked)."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump(mode="json").items():
+            key = _ALIASES.get(name, f"MEMLANE_{name.upper()}")
+            if name in _SECTIONS or name == "api_keys":
+                env[key] = json.dumps(value)
+            elif value is not None:
+                env[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        for name in ("sasl_password", "ssl_key_password", "anthropic_api_key", "qdrant_api_key"):
+            secret = getattr(self, name)
+            if secret is not None:
+                env[f"MEMLANE_{name.upper()}"] = secret.get_secret_value()
         if self.schema_registry_basic_auth is not None:
-            conf["basic.auth.user.info"] = self.schema_registry_basic_auth.get_secret_value()
-        return conf
+            env["MEMLANE_SCHEMA_REGISTRY_BASIC_AUTH"] = self.schema_registry_basic_auth.get_secret_value()
+        return env
 
     def safe_dump(self) -> dict[str, Any]:
         """Settings as a dict fit for logs: secrets stay masked (search API keys too)."""
@@ -157,10 +182,4 @@ class Settings(BaseSettings):
         return dumped
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
-    return Settings()
-
-
-__all__ = ["BrokerSettings", "Settings", "TopicNames", "get_settings"]
+__all__ = ["Settings"]

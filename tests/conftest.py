@@ -22,7 +22,6 @@ from evaluation_data import data_missing, shared_data_dir
 from streams.broker import LocalBroker
 from streams.broker.local import _process_alive
 from streams.kafka.provision import provision
-from streams.kafka.topic_catalogue import topic_catalogue
 from streams.settings import BrokerSettings, Settings, TopicNames
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -91,11 +90,11 @@ def kafka_settings(broker_bootstrap: str, topic_names: TopicNames, tmp_path: Pat
     settings = Settings(
         kafka_bootstrap=broker_bootstrap,
         topics=topic_names,
-        data_dir=tmp_path / "memlane",
+        state_dir=tmp_path / "memlane",
         broker=BrokerSettings(default_partitions=3),
     )
-    report = provision(AdminClient(settings.kafka_config()), topic_catalogue(settings))
-    assert len(report.created) == len(topic_catalogue(settings))
+    report = provision(AdminClient(settings.kafka_config()), settings.topic_catalogue())
+    assert len(report.created) == len(settings.topic_catalogue())
     return settings
 
 

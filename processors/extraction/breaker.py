@@ -4,7 +4,7 @@
       ▲                                            ▲                            │ one trial call
       └──────────────── trial succeeds ────────────┼──── trial fails ───────────┘
 
-While open, `acquire()` raises `ExtractionFailedError(circuit_open)` without any call being made. In
+While open, `acquire()` raises `extraction_failure(circuit_open)` without any call being made. In
 half-open, exactly one caller gets the trial; the others fail fast until its verdict. The breaker is pure
 state with an injectable monotonic clock and is safe to share between the threads of one worker.
 """
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from processors.extraction.contract import ErrorClass, ExtractionFailedError
+from processors.extraction.contract import ErrorClass, extraction_failure
 
 
 class BreakerState(StrEnum):
@@ -76,7 +76,7 @@ class CircuitBreaker:
             assert self._opened_at is not None
             wait = max(0.0, self.cooldown_s - (self._clock() - self._opened_at))
             failures = self._failures
-        raise ExtractionFailedError(
+        raise extraction_failure(
             f"{self.name} circuit is {state.value} after {failures} consecutive failures; next trial in {wait:.0f}s",
             error_class=ErrorClass.CIRCUIT_OPEN,
         )

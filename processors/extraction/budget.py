@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from processors.extraction.contract import ErrorClass, ExtractionFailedError
+from processors.extraction.contract import ErrorClass, extraction_failure
 
 
 def _utc_today() -> date:
@@ -68,7 +68,7 @@ class DailyBudget:
             day = self._today()
             used = self._spent.get(day, 0) + self._reserved.get(day, 0)
             if self.limit is not None and used + tokens > self.limit:
-                raise ExtractionFailedError(
+                raise extraction_failure(
                     f"daily Claude budget exhausted for {day.isoformat()}: {used} of {self.limit} "
                     f"tokens used, this call needs up to {tokens}",
                     error_class=ErrorClass.BUDGET_EXHAUSTED,

@@ -22,7 +22,6 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 try:
     import anthropic
@@ -31,31 +30,28 @@ except ImportError as exc:  # the `extraction` extra is not installed
     raise ImportError("the Claude extractor needs `anthropic`: pip install 'memlane[extraction]'") from exc
 
 from processors.extraction.budget import DailyBudget
-from processors.extraction.contract import ErrorClass, ExtractionFailedError, ExtractionOutcome
+from processors.extraction.contract import (
+    ErrorClass,
+    ExtractionError,
+    ExtractionOutcome,
+    HealthProbe,
+    HealthStatus,
+    StaticHealth,
+    extraction_failure,
+)
 from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.governor import BlobReader, TokenGovernor, estimate_tokens
+from processors.extraction.policy import policy_of
 from processors.extraction.pricing import PriceTable
 from processors.extraction.prompt import SYSTEM_PROMPT, render_window
 from processors.extraction.result import accept, parse_result, result_json_schema
 from processors.extraction.usage import FAILURE, usage_record
 from schemas.events import ExtractionRequest, UsageRecord
 
-if TYPE_CHECKING:
-    from streams.settings import Settings
-
 EXTRACTOR_NAME = "claude"
 EXTRACTOR_VERSION = "1.0"
 PROVIDER = "anthropic"
 TOOL_NAME = "record_memories"
-TRANSIENT = frozenset(
-    {
-        ErrorClass.RATE_LIMITED,
-        ErrorClass.OVERLOADED,
-        ErrorClass.SERVER_ERROR,
-        ErrorClass.TIMEOUT,
-        ErrorClass.CONNECTION_REFUSED,
-    }
-)
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
@@ -76,14 +72,14 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: Callable[[], float] 
         return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - now())
 
 
-def translate_error(exc: anthropic.APIError) -> ExtractionFailedError:
-    """The `ExtractionFailedError` for an error of the anthropic client (the caller chains `from exc`)."""
+def translate_error(exc: anthropic.APIError) -> ExtractionError:
+    """The `ExtractionError` for an error of the anthropic client (the caller chains `from exc`)."""
     if isinstance(exc, anthropic.APITimeoutError):
-        return ExtractionFailedError(f"Claude call timed out: {exc.message}", error_class=ErrorClass.TIMEOUT)
+        return extraction_failure(f"Claude call timed out: {exc.message}", error_class=ErrorClass.TIMEOUT)
     if isinstance(exc, anthropic.APIConnectionError):
-        return ExtractionFailedError(f"cannot reach Claude: {exc.message}", error_class=ErrorClass.CONNECTION_REFUSED)
+        return extraction_failure(f"cannot reach Claude: {exc.message}", error_class=ErrorClass.CONNECTION_REFUSED)
     if not isinstance(exc, anthropic.APIStatusError):
-        return ExtractionFailedError(f"malformed Claude response: {exc.message}", error_class=ErrorClass.SERVER_ERROR)
+        return extraction_failure(f"malformed Claude response: {exc.message}", error_class=ErrorClass.SERVER_ERROR)
     status, detail = exc.status_code, exc.api_message or exc.message
     classes: dict[int, ErrorClass] = {
         401: ErrorClass.AUTH_ERROR,
@@ -98,7 +94,7 @@ def translate_error(exc: anthropic.APIError) -> ExtractionFailedError:
         error_class = ErrorClass.OVERLOADED
     if error_class is None:
         error_class = ErrorClass.SERVER_ERROR if status >= 500 else ErrorClass.BAD_REQUEST
-    return ExtractionFailedError(f"Claude answered {status}: {detail}", error_class=error_class)
+    return extraction_failure(f"Claude answered {status}: {detail}", error_class=error_class)
 
 
 def memory_tool() -> ToolParam:
@@ -115,7 +111,7 @@ def tool_input(message: Message) -> dict[str, object]:
     for block in message.content:
         if block.type == "tool_use" and block.name == TOOL_NAME:
             return block.input
-    raise ExtractionFailedError(
+    raise extraction_failure(
         f"Claude did not call {TOOL_NAME} (stop_reason={message.stop_reason})",
         error_class=ErrorClass.SCHEMA_VIOLATION,
     )
@@ -157,23 +153,31 @@ class ClaudeExtractor:
         self._clock = clock
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, *, blobs: BlobReader | None = None, budget: DailyBudget | None = None
+    def connect(
+        cls,
+        settings: ExtractionSettings,
+        *,
+        api_key: str | None,
+        base_url: str | None = None,
+        blobs: BlobReader | None = None,
+        budget: DailyBudget | None = None,
     ) -> ClaudeExtractor:
-        ex = settings.extraction
-        key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
-        governor = TokenGovernor(
-            blobs,
-            warn_tokens=ex.governor_warn_tokens,
-            pointer_tokens=ex.governor_pointer_tokens,
-            chars_per_token=ex.chars_per_token,
-            preview_chars=ex.pointer_preview_chars,
-        )
-        return cls(ex, api_key=key, base_url=settings.anthropic_base_url, budget=budget, governor=governor)
+        """The fallback extractor for Anthropic's API (or `base_url`), reading blobs through `blobs`."""
+        governor = TokenGovernor.from_settings(settings, blobs)
+        return cls(settings, api_key=api_key, base_url=base_url, budget=budget, governor=governor)
 
     @property
     def name(self) -> str:
         return EXTRACTOR_NAME
+
+    def health(self) -> HealthProbe:
+        """Healthy when a key is set and budget remains (Anthropic itself is judged by real calls)."""
+        if self._client is None:
+            return StaticHealth(HealthStatus(False, error="no Anthropic API key (MEMLANE_ANTHROPIC_API_KEY)"))
+        remaining = self.budget.remaining()
+        if remaining == 0:
+            return StaticHealth(HealthStatus(False, error="daily Claude token budget spent"))
+        return StaticHealth(HealthStatus(True, models=(self.settings.claude_model,)))
 
     def close(self) -> None:
         """Close the HTTP connections (the fallback consumer calls this on shutdown)."""
@@ -187,7 +191,7 @@ class ClaudeExtractor:
 
     def extract(self, request: ExtractionRequest) -> ExtractionOutcome:
         if self._client is None:
-            raise ExtractionFailedError(
+            raise extraction_failure(
                 "no Anthropic API key (MEMLANE_ANTHROPIC_API_KEY)", error_class=ErrorClass.NO_API_KEY
             )
         governed = self.governor.govern(request)
@@ -207,7 +211,7 @@ class ClaudeExtractor:
                 max_items_per_kind=self.settings.max_items_per_kind,
                 tags=(f"extractor:{EXTRACTOR_NAME}", f"model:{self.settings.claude_model}"),
             )
-        except ExtractionFailedError as failure:
+        except ExtractionError as failure:
             if usage and usage[-1].error_class is None:  # the call worked, its answer did not
                 usage[-1] = usage[-1].model_copy(update={"outcome": FAILURE, "error_class": failure.error_class})
             failure.usage = tuple(usage)
@@ -253,9 +257,9 @@ class ClaudeExtractor:
             return message
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _retry_delay(self, exc: anthropic.APIError, failure: ExtractionFailedError, attempt: int) -> float | None:
+    def _retry_delay(self, exc: anthropic.APIError, failure: ExtractionError, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
-        if failure.error_class not in TRANSIENT or attempt >= self.settings.backoff_attempts:
+        if not policy_of(failure.error_class).transient or attempt >= self.settings.backoff_attempts:
             return None
         if isinstance(exc, anthropic.APIStatusError):
             if exc.response.headers.get("x-should-retry") == "false":

@@ -1,15 +1,11 @@
 """The extractor contract: a request in, validated memories (and usage records) or a typed failure out.
 
-Every extractor (`ollama`, `heuristic`, `claude`) implements `Extractor.extract(request)`. It returns an
-`ExtractionOutcome` or raises `ExtractionFailedError`, an `ExtractionError` whose `error_class` is one of
-`ErrorClass` and which carries the usage records of the calls made before it failed. `build_batch` turns an
-outcome into the `MemoryBatch` event with its lineage. Error classes and whether retrying can help:
-
-    retriable (re-drive later, or hand to the fallback):
-        invalid_json  schema_violation  low_confidence  timeout  connection_refused  server_error
-        circuit_open  rate_limited  overloaded  budget_exhausted
-    not retriable without an operator (fix the config, pull the model, set the key):
-        model_not_found  auth_error  no_api_key  bad_request
+Every extractor (`ollama`, `heuristic`, `claude`) implements `Extractor`: `extract(request)` returns an
+`ExtractionOutcome` or raises `ExtractionError` (from `extraction_failure()`), whose `error_class` is one of
+`ErrorClass` and which carries the usage records of the calls made before it failed; `health()` gives the
+probe a worker checks between batches; `close()` releases clients. What each error class means for retries,
+the circuit breaker and the fallback is the table in `processors.extraction.policy`. `build_batch` turns an
+outcome into the `MemoryBatch` event with its lineage.
 """
 
 from __future__ import annotations
@@ -17,49 +13,59 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from processors.extraction.memory_ids import batch_id
+from processors.extraction.policy import POLICY, ErrorClass
 from schemas.errors import ExtractionError
 from schemas.events import ExtractionRequest, Lineage, Memory, MemoryBatch, UsageRecord
 
 
-class ErrorClass(StrEnum):
-    """Stable names of extraction failures (the DLQ header `memlane.error.class`)."""
-
-    INVALID_JSON = "invalid_json"
-    SCHEMA_VIOLATION = "schema_violation"
-    LOW_CONFIDENCE = "low_confidence"
-    TIMEOUT = "timeout"
-    CONNECTION_REFUSED = "connection_refused"
-    SERVER_ERROR = "server_error"
-    MODEL_NOT_FOUND = "model_not_found"
-    CIRCUIT_OPEN = "circuit_open"
-    BUDGET_EXHAUSTED = "budget_exhausted"
-    RATE_LIMITED = "rate_limited"
-    OVERLOADED = "overloaded"
-    AUTH_ERROR = "auth_error"
-    NO_API_KEY = "no_api_key"
-    BAD_REQUEST = "bad_request"
-
-
-NOT_RETRIABLE: frozenset[ErrorClass] = frozenset(
-    {ErrorClass.MODEL_NOT_FOUND, ErrorClass.AUTH_ERROR, ErrorClass.NO_API_KEY, ErrorClass.BAD_REQUEST}
-)
-
-
-class ExtractionFailedError(ExtractionError):
-    """An extractor failed on a request; `usage` holds a record for every LLM call it made."""
-
-    def __init__(self, message: str, *, error_class: ErrorClass, usage: Sequence[UsageRecord] = ()) -> None:
-        super().__init__(message, error_class=str(error_class), retriable=error_class not in NOT_RETRIABLE)
-        self.usage: tuple[UsageRecord, ...] = tuple(usage)
+def extraction_failure(message: str, *, error_class: ErrorClass, usage: Sequence[UsageRecord] = ()) -> ExtractionError:
+    """The `ExtractionError` of `error_class` (retriable as the policy table says)."""
+    return ExtractionError(message, error_class=str(error_class), retriable=POLICY[error_class].retriable, usage=usage)
 
 
 def usage_of(error: ExtractionError) -> tuple[UsageRecord, ...]:
-    """Usage records an extraction error carries (none for a plain `ExtractionError`)."""
-    return error.usage if isinstance(error, ExtractionFailedError) else ()
+    """Usage records an extraction error carries."""
+    return tuple(record for record in error.usage if isinstance(record, UsageRecord))
+
+
+@dataclass(frozen=True, slots=True)
+class HealthStatus:
+    """One health check: whether the backend answered, the models it has, and those it lacks."""
+
+    reachable: bool
+    models: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    error: str | None = None
+    checked_at: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """The backend answered and has every model asked for."""
+        return self.reachable and not self.missing
+
+
+class HealthProbe(Protocol):
+    """Asks a backend whether it can serve extraction."""
+
+    def check(self) -> HealthStatus: ...
+
+    def check_if_due(self) -> HealthStatus: ...
+
+
+class StaticHealth:
+    """The probe of a backend that needs no server (the heuristic extractor): always the same status."""
+
+    def __init__(self, status: HealthStatus | None = None) -> None:
+        self.status = status or HealthStatus(True)
+
+    def check(self) -> HealthStatus:
+        return self.status
+
+    def check_if_due(self) -> HealthStatus:
+        return self.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +83,20 @@ class ExtractionOutcome:
 
 @runtime_checkable
 class Extractor(Protocol):
-    """Turns one request into memories; raises `ExtractionFailedError` (an `ExtractionError`) on failure."""
+    """Turns one request into memories; raises `ExtractionError` on failure."""
 
     @property
     def name(self) -> str: ...
 
     def extract(self, request: ExtractionRequest) -> ExtractionOutcome: ...
+
+    def health(self) -> HealthProbe:
+        """A probe of the backend this extractor calls (one per worker; it caches its last answer)."""
+        ...
+
+    def close(self) -> None:
+        """Release clients and connections."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +159,16 @@ def extract_all(
 
 
 __all__ = [
-    "NOT_RETRIABLE",
     "ErrorClass",
-    "ExtractionFailedError",
+    "ExtractionError",
     "ExtractionOutcome",
     "Extractor",
+    "HealthProbe",
+    "HealthStatus",
     "SourcePosition",
+    "StaticHealth",
     "build_batch",
     "extract_all",
+    "extraction_failure",
     "usage_of",
 ]

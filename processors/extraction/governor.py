@@ -15,17 +15,19 @@ an unreadable blob degrades to its pointer. Blobs are read through `BlobReader`,
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+import structlog
+
+from processors.extraction.extraction_settings import ExtractionSettings
 from schemas.errors import MemlaneError
 from schemas.events import BlobRef, ExtractionRequest
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class BlobSliceLike(Protocol):
@@ -74,6 +76,17 @@ def render_pointer(ref: BlobRef, preview_chars: int = 160) -> str:
 
 class TokenGovernor:
     """Applies the warn / pointers-only thresholds to one request at a time."""
+
+    @classmethod
+    def from_settings(cls, settings: ExtractionSettings, reader: BlobReader | None) -> TokenGovernor:
+        """The governor `settings` configure, reading blobs through `reader` (None: pointers only)."""
+        return cls(
+            reader,
+            warn_tokens=settings.governor_warn_tokens,
+            pointer_tokens=settings.governor_pointer_tokens,
+            chars_per_token=settings.chars_per_token,
+            preview_chars=settings.pointer_preview_chars,
+        )
 
     def __init__(
         self,
@@ -125,7 +138,7 @@ class TokenGovernor:
                     warnings.append(note)
             used += estimate_tokens(texts[sha], self.chars_per_token)
         for warning in warnings:
-            log.warning("request %s: %s", request.request_id, warning)
+            log.warning("governor.warning", request_id=request.request_id, warning=warning)
         return GovernedWindow(mode, estimate, used, texts, tuple(warnings))
 
     def _pull(self, ref: BlobRef, budget_tokens: int) -> tuple[str, str | None]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import httpx
 import pydantic
@@ -20,21 +19,7 @@ try:
 except ImportError as exc:  # the `extraction` extra is not installed
     raise ImportError("Ollama health checks need `ollama`: pip install 'memlane[extraction]'") from exc
 
-
-@dataclass(frozen=True, slots=True)
-class HealthStatus:
-    """One health check: whether the server answered, the models it has, and those it lacks."""
-
-    reachable: bool
-    models: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-    error: str | None = None
-    checked_at: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """The server answered and has every model asked for."""
-        return self.reachable and not self.missing
+from processors.extraction.contract import HealthStatus
 
 
 def canonical_model(name: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from processors.extraction.contract import ExtractionOutcome
+from processors.extraction.contract import ExtractionOutcome, HealthProbe, StaticHealth
 from processors.extraction.memory_ids import memory_id
 from processors.extraction.result import KIND_PRIORITY
 from schemas.events import ExtractionRequest, Memory, MemoryKind, Role, WindowTurn
@@ -123,6 +123,13 @@ class HeuristicExtractor:
     @property
     def name(self) -> str:
         return EXTRACTOR_NAME
+
+    def health(self) -> HealthProbe:
+        """Always healthy: the rules need no server."""
+        return StaticHealth()
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def extract(self, request: ExtractionRequest) -> ExtractionOutcome:
         memories: dict[str, Memory] = {}

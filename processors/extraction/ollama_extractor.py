@@ -3,7 +3,7 @@
 One `extract()` is: breaker permit -> route (7B or 32B) -> token governor -> `ollama.Client.chat` with
 `format=<schema>` and the configured options -> parse, validate, confidence policy -> memories. Every call
 yields a `UsageRecord` (tokens from `prompt_eval_count` / `eval_count`), also when it fails. This module is
-the one boundary with the `ollama` and `httpx` libraries; their errors become `ExtractionFailedError`:
+the one boundary with the `ollama` and `httpx` libraries; their errors become `ExtractionError`:
 
     ollama.ResponseError 404            model_not_found     (the model is not pulled)
     ollama.ResponseError 429            rate_limited
@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pydantic
@@ -35,10 +35,11 @@ except ImportError as exc:  # the `extraction` extra is not installed
     raise ImportError("the Ollama extractor needs `ollama`: pip install 'memlane[extraction]'") from exc
 
 from processors.extraction.breaker import CircuitBreaker
-from processors.extraction.contract import ErrorClass, ExtractionFailedError, ExtractionOutcome
+from processors.extraction.contract import ErrorClass, ExtractionError, ExtractionOutcome, extraction_failure
 from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.governor import BlobReader, TokenGovernor
 from processors.extraction.health import OllamaHealth
+from processors.extraction.policy import BreakerVerdict, policy_of
 from processors.extraction.pricing import PriceTable
 from processors.extraction.prompt import build_messages
 from processors.extraction.result import accept, parse_result, result_json_schema
@@ -46,36 +47,33 @@ from processors.extraction.routing import route
 from processors.extraction.usage import usage_record
 from schemas.events import ExtractionRequest, UsageRecord
 
-if TYPE_CHECKING:
-    from streams.settings import Settings
-
 EXTRACTOR_NAME = "ollama"
 EXTRACTOR_VERSION = "1.0"
 
 
-def translate_error(exc: Exception, model: str) -> ExtractionFailedError:
-    """The `ExtractionFailedError` for an error of `ollama.Client.chat` (the caller chains `from exc`)."""
+def translate_error(exc: Exception, model: str) -> ExtractionError:
+    """The `ExtractionError` for an error of `ollama.Client.chat` (the caller chains `from exc`)."""
     if isinstance(exc, ollama.ResponseError):
         status, detail = exc.status_code, exc.error
         if status == 404:
-            return ExtractionFailedError(f"model {model} not found: {detail}", error_class=ErrorClass.MODEL_NOT_FOUND)
+            return extraction_failure(f"model {model} not found: {detail}", error_class=ErrorClass.MODEL_NOT_FOUND)
         if status == 429:
-            return ExtractionFailedError(f"rate limited: {detail}", error_class=ErrorClass.RATE_LIMITED)
+            return extraction_failure(f"rate limited: {detail}", error_class=ErrorClass.RATE_LIMITED)
         if status == 503:
-            return ExtractionFailedError(f"server busy: {detail}", error_class=ErrorClass.OVERLOADED)
+            return extraction_failure(f"server busy: {detail}", error_class=ErrorClass.OVERLOADED)
         if status >= 500 or status < 0:
-            return ExtractionFailedError(f"server error {status}: {detail}", error_class=ErrorClass.SERVER_ERROR)
-        return ExtractionFailedError(f"request rejected ({status}): {detail}", error_class=ErrorClass.BAD_REQUEST)
+            return extraction_failure(f"server error {status}: {detail}", error_class=ErrorClass.SERVER_ERROR)
+        return extraction_failure(f"request rejected ({status}): {detail}", error_class=ErrorClass.BAD_REQUEST)
     if isinstance(exc, ConnectionError | httpx.ConnectError):
-        return ExtractionFailedError(f"cannot connect to Ollama: {exc}", error_class=ErrorClass.CONNECTION_REFUSED)
+        return extraction_failure(f"cannot connect to Ollama: {exc}", error_class=ErrorClass.CONNECTION_REFUSED)
     if isinstance(exc, httpx.TimeoutException):
-        return ExtractionFailedError(f"Ollama call timed out: {exc!r}", error_class=ErrorClass.TIMEOUT)
+        return extraction_failure(f"Ollama call timed out: {exc!r}", error_class=ErrorClass.TIMEOUT)
     if isinstance(exc, httpx.TransportError):
-        return ExtractionFailedError(
+        return extraction_failure(
             f"Ollama dropped the connection without answering: {exc!r}",
             error_class=ErrorClass.CONNECTION_REFUSED,
         )
-    return ExtractionFailedError(f"malformed Ollama response: {exc}", error_class=ErrorClass.SERVER_ERROR)
+    return extraction_failure(f"malformed Ollama response: {exc}", error_class=ErrorClass.SERVER_ERROR)
 
 
 _CALL_ERRORS = (ollama.ResponseError, ConnectionError, httpx.HTTPError, pydantic.ValidationError, ValueError)
@@ -112,19 +110,11 @@ class OllamaExtractor:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, blobs: BlobReader | None = None) -> OllamaExtractor:
-        """An extractor for `settings.ollama_url`, reading blobs through `blobs` when given."""
-        ex = settings.extraction
-        client = ollama.Client(host=settings.ollama_url, timeout=ex.request_timeout_s)
-        health_client = ollama.Client(host=settings.ollama_url, timeout=ex.health_timeout_s)
-        governor = TokenGovernor(
-            blobs,
-            warn_tokens=ex.governor_warn_tokens,
-            pointer_tokens=ex.governor_pointer_tokens,
-            chars_per_token=ex.chars_per_token,
-            preview_chars=ex.pointer_preview_chars,
-        )
-        return cls(client, ex, governor=governor, health_client=health_client)
+    def connect(cls, url: str, settings: ExtractionSettings, *, blobs: BlobReader | None = None) -> OllamaExtractor:
+        """An extractor for the Ollama server at `url`, reading blobs through `blobs` when given."""
+        client = ollama.Client(host=url, timeout=settings.request_timeout_s)
+        health_client = ollama.Client(host=url, timeout=settings.health_timeout_s)
+        return cls(client, settings, governor=TokenGovernor.from_settings(settings, blobs), health_client=health_client)
 
     @property
     def name(self) -> str:
@@ -158,7 +148,7 @@ class OllamaExtractor:
         trial = self.breaker.acquire()
         try:
             outcome = self._extract(request)
-        except ExtractionFailedError as failure:
+        except ExtractionError as failure:
             self._verdict(failure.error_class, trial)
             raise
         except BaseException:
@@ -196,7 +186,7 @@ class OllamaExtractor:
                 max_items_per_kind=self.settings.max_items_per_kind,
                 tags=(f"extractor:{EXTRACTOR_NAME}", f"model:{decision.model}"),
             )
-        except ExtractionFailedError as failure:
+        except ExtractionError as failure:
             failure.usage = (self._usage(request, decision.model, response, started, failure.error_class),)
             raise
         return ExtractionOutcome(
@@ -210,9 +200,10 @@ class OllamaExtractor:
         )
 
     def _verdict(self, error_class: str, trial: bool) -> None:
-        if error_class == ErrorClass.LOW_CONFIDENCE:
+        verdict = policy_of(error_class).breaker
+        if verdict is BreakerVerdict.SUCCESS:
             self.breaker.record_success(trial)
-        elif error_class == ErrorClass.BAD_REQUEST:
+        elif verdict is BreakerVerdict.NEUTRAL:
             self.breaker.release(trial)
         else:
             self.breaker.record_failure(trial)

@@ -8,14 +8,15 @@ matches nothing costs 0 and is reported once in the log, since a made-up price w
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import structlog
+
 from schemas.events import UsageRecord
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 _PER_TOKEN = 1e-6
 
@@ -56,7 +57,7 @@ class PriceTable:
                 first = model not in self._warned
                 self._warned.add(model)
             if first:
-                log.warning("no price for model %s; its calls are recorded at 0 USD", model)
+                log.warning("pricing.unknown_model", model=model, recorded_usd=0.0)
             return 0.0
         return price.cost(tokens_in, tokens_out)
 

@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from processors.extraction.contract import ErrorClass, ExtractionFailedError
+from processors.extraction.contract import ErrorClass, extraction_failure
 from processors.extraction.memory_ids import memory_id
 from schemas.events import ExtractionRequest, Memory, MemoryKind
 
@@ -101,7 +101,7 @@ def parse_result(payload: str | Mapping[str, Any]) -> ExtractionResult:
         try:
             document = json.loads(payload)
         except json.JSONDecodeError as exc:
-            raise ExtractionFailedError(
+            raise extraction_failure(
                 f"model answer is not JSON ({exc.msg} at char {exc.pos}): {payload[:200]!r}",
                 error_class=ErrorClass.INVALID_JSON,
             ) from exc
@@ -110,7 +110,7 @@ def parse_result(payload: str | Mapping[str, Any]) -> ExtractionResult:
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "<root>"
-        raise ExtractionFailedError(
+        raise extraction_failure(
             f"model answer violates the result schema ({exc.error_count()} errors; {where}: {first['msg']})",
             error_class=ErrorClass.SCHEMA_VIOLATION,
         ) from exc
@@ -167,7 +167,7 @@ def accept(
     """Apply the confidence policy; the memories kept and warnings about items left out."""
     mean = result.mean_confidence()
     if mean is not None and mean < min_confidence:
-        raise ExtractionFailedError(
+        raise extraction_failure(
             f"mean confidence {mean:.2f} is below {min_confidence:.2f}", error_class=ErrorClass.LOW_CONFIDENCE
         )
     warnings: list[str] = []

@@ -7,7 +7,7 @@ picks one from the settings.
 
 from .edge import EdgeMemoryStore
 from .memory_records import MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode, UpsertReport
-from .memory_store import MemoryLookup, MemoryStore
+from .memory_store import MemoryStore
 from .open_store import open_memory_store
 from .payload import point_id
 from .qdrant_server import ClientMemoryStore
@@ -17,7 +17,6 @@ __all__ = [
     "TAG_VOCAB",
     "ClientMemoryStore",
     "EdgeMemoryStore",
-    "MemoryLookup",
     "MemoryRecord",
     "MemoryStore",
     "MemoryVersion",

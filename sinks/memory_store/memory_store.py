@@ -5,7 +5,7 @@
                      history; otherwise a new point whose id is the memory id. Safe to replay.
     search(...)      dense, hybrid (dense + BM25) or multivector (dense + tags), always in one tenant
     get(...)         one memory with lineage and version history, by any memory id merged into it
-    nearest(...)     the user's memories nearest a vector (also the processors' dedupe `MemoryLookup`)
+    nearest(...)     the user's memories nearest a vector (what the processors' dedupe consults)
 
 Backends implement the small set of `_`-prefixed primitives over `query.py`'s neutral types. Writes
 are serialised by a lock (an upsert reads before it writes); reads may run concurrently.
@@ -18,7 +18,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self
 
 import numpy as np
 
@@ -32,14 +32,6 @@ from .payload import memory_id_of, merged_payload, new_payload, point_id, scoped
 from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
 from .query import tenant_conditions as _conditions
 from .tags import TagProfiler, tag_text, tag_vector
-
-
-class MemoryLookup(Protocol):
-    """What the dedupe stage needs from stored memories: the user's nearest ones to a vector."""
-
-    def nearest(
-        self, tenant_id: str, user_id: str, vector: Sequence[float] | FloatMatrix, limit: int = 5
-    ) -> list[SearchHit]: ...
 
 
 class MemoryStore(ABC):
@@ -246,4 +238,4 @@ class MemoryStore(ABC):
         self.close()
 
 
-__all__ = ["MemoryLookup", "MemoryStore"]
+__all__ = ["MemoryStore"]

@@ -1,8 +1,9 @@
 """What every route of the search API depends on: the stores (opened once, on first use) and the tenant.
 
-`Resources` holds the memory store and blob store of one app. Stores handed to `create_app` are used
-as they are and left open for their owner; stores the app opens itself (from the settings) are
-closed when the app shuts down. `current_tenant` turns the request's API key into a tenant id, or
+`SearchServiceConfig` is what the service is given: the API keys and how to open each store. `Resources`
+holds the memory store and blob store of one app. Stores handed to `create_app` are used as they are and
+left open for their owner; stores the app opens itself (through the config's openers) are closed when
+the app shuts down. `current_tenant` turns the request's API key into a tenant id, or
 answers 401 / 403 (see `tenancy.py`); routes declare it through the `Tenant` annotation, so their
 OpenAPI entries list both key schemes.
 """
@@ -10,43 +11,58 @@ OpenAPI entries list both key schemes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from schemas.errors import ConfigError
 from sinks.blobstore import BlobStore
-from sinks.memory_store import MemoryStore, open_memory_store
-from streams.settings import Settings
+from sinks.memory_store import MemoryStore
 
 from .tenancy import API_KEY_HEADER, ApiKeys, AuthError
 
 
-class Resources:
-    """The stores behind one app: given ones as they are, missing ones opened lazily from `settings`."""
+@dataclass(frozen=True)
+class SearchServiceConfig:
+    """The search service's own configuration: API keys -> tenants, and how to open the stores it serves."""
 
-    def __init__(self, settings: Settings, store: MemoryStore | None = None, blobs: BlobStore | None = None) -> None:
-        self.settings = settings
+    api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    open_store: Callable[[], MemoryStore] | None = field(default=None, repr=False)
+    open_blobs: Callable[[], BlobStore] | None = field(default=None, repr=False)
+
+
+class Resources:
+    """The stores behind one app: given ones as they are, missing ones opened lazily through `config`."""
+
+    def __init__(
+        self, config: SearchServiceConfig, store: MemoryStore | None = None, blobs: BlobStore | None = None
+    ) -> None:
+        self.config = config
         self._store = store
         self._blobs = blobs
         self._owned: list[MemoryStore | BlobStore] = []
         self._lock = threading.Lock()
 
     def store(self) -> MemoryStore:
-        if self._store is None:
-            with self._lock:
-                if self._store is None:
-                    self._store = open_memory_store(self.settings)
-                    self._owned.append(self._store)
-        return self._store
+        with self._lock:
+            if self._store is None:
+                if self.config.open_store is None:
+                    raise ConfigError("the search service was given no memory store and no way to open one")
+                self._store = self.config.open_store()
+                self._owned.append(self._store)
+            return self._store
 
     def blobs(self) -> BlobStore:
-        if self._blobs is None:
-            with self._lock:
-                if self._blobs is None:
-                    self._blobs = BlobStore(self.settings.blob_dir)
-                    self._owned.append(self._blobs)
-        return self._blobs
+        with self._lock:
+            if self._blobs is None:
+                if self.config.open_blobs is None:
+                    raise ConfigError("the search service was given no blob store and no way to open one")
+                self._blobs = self.config.open_blobs()
+                self._owned.append(self._blobs)
+            return self._blobs
 
     def close(self) -> None:
         """Close the stores this object opened (never the ones it was given)."""
@@ -86,4 +102,4 @@ def current_tenant(
 Tenant = Annotated[str, Depends(current_tenant)]
 Stores = Annotated[Resources, Depends(get_resources)]
 
-__all__ = ["Resources", "Stores", "Tenant", "current_tenant", "get_resources"]
+__all__ = ["Resources", "SearchServiceConfig", "Stores", "Tenant", "current_tenant", "get_resources"]

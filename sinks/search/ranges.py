@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from schemas.errors import SearchError
 from sinks.blobstore import MAX_SLICE_BYTES, MAX_SLICE_LINES, BlobSlice, BlobStore
 
 _RANGE = re.compile(r"(\d{0,18}):(\d{0,18})")
@@ -24,7 +25,7 @@ _SYNTAX = {
 }
 
 
-class RangeError(ValueError):
+class RangeError(SearchError):
     """A `lines` / `bytes` parameter that cannot be served; the message says why and shows the syntax."""
 
 

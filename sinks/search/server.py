@@ -1,6 +1,6 @@
 """Serving the search app with uvicorn: in the foreground (`memlane serve`) or in a thread (tests, tools).
 
-    with ServerThread(create_app(settings)) as server:   # port 0: a free port is picked
+    with ServerThread(search_app(settings)) as server:   # port 0: a free port is picked
         httpx.get(f"{server.url}/healthz")
 
 `ServerThread.stop()` asks uvicorn to exit, waits for the thread and so runs the app's shutdown

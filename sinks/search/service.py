@@ -1,4 +1,4 @@
-"""The memory search service: a FastAPI app factory, `create_app(settings, store=..., blobs=...)`.
+"""The memory search service: a FastAPI app factory, `create_app(config, store=..., blobs=...)`.
 
     POST /v1/search              memories of the caller's tenant matching a query and filters
     GET  /v1/memories/{id}       one memory with its lineage and version history
@@ -31,11 +31,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from schemas.errors import MemlaneError, SearchError
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
-from streams.settings import Settings
 
 from . import blobs_api
 from .api_models import ErrorOut, MemoryDetail, SearchRequest, SearchResponse
-from .deps import Resources, Stores, Tenant
+from .deps import Resources, SearchServiceConfig, Stores, Tenant
 from .tenancy import ApiKeys
 
 HTTP_REQUESTS = Counter(
@@ -146,9 +145,11 @@ def _install_routes(app: FastAPI) -> None:
         return MemoryDetail.of(record)
 
 
-def create_app(settings: Settings, *, store: MemoryStore | None = None, blobs: BlobStore | None = None) -> FastAPI:
-    """The search API over `store` and `blobs` (opened from `settings` on first use when not given)."""
-    resources = Resources(settings, store, blobs)
+def create_app(
+    config: SearchServiceConfig, *, store: MemoryStore | None = None, blobs: BlobStore | None = None
+) -> FastAPI:
+    """The search API over `store` and `blobs` (opened through `config` on first use when not given)."""
+    resources = Resources(config, store, blobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -164,7 +165,7 @@ def create_app(settings: Settings, *, store: MemoryStore | None = None, blobs: B
         lifespan=lifespan,
     )
     app.state.resources = resources
-    app.state.api_keys = ApiKeys(dict(settings.api_keys))
+    app.state.api_keys = ApiKeys(dict(config.api_keys))
     _install_error_handlers(app)
     _install_metrics(app)
     _install_routes(app)

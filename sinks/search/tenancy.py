@@ -20,13 +20,14 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from schemas.errors import MemlaneError
 from sinks.blobstore import BlobStore
 
 TENANT_REFERRER_PREFIX = "tenant:"
 API_KEY_HEADER = "X-API-Key"
 
 
-class AuthError(Exception):
+class AuthError(MemlaneError):
     """A request's credentials are missing, malformed or unknown; `status` is the HTTP status to answer."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -1,1 +1,22 @@
-"""Benchmarks behind `memlane bench NAME`: each prints a table and writes `bench-results/NAME.json`."""
+"""`memlane bench NAME`: the benchmarks, one module each, all behind one contract (`streams.bench.contract`).
+
+Modules are imported when their benchmark runs (they pull in heavy optional libraries).
+"""
+
+from streams.bench.contract import Benchmark, BenchOptions, BenchReport
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark("publish", "publish", "TurnPublisher vs a bare confluent-kafka producer on the same broker"),
+        Benchmark("processors", "processors_bench", "processors worker vs a raw passthrough consumer; latency"),
+        Benchmark("locomo-filter", "locomo_filter", "what the processors forward of LoCoMo: tokens vs QA evidence"),
+        Benchmark("extract", "extract_bench", "extraction worker efficiency against an LLM server of fixed latency"),
+        Benchmark("storage", "storage", "bytes on disk per memory in the embedded store"),
+        Benchmark("search", "search", "search latency at 100k and 1M memories, upsert rates"),
+        Benchmark("retrieval", "retrieval", "LoCoMo evidence recall@k of memory search over raw turns"),
+        Benchmark("offload", "offload_bench", "blob store: compression, offload and slice latency on real logs"),
+    )
+}
+
+__all__ = ["BENCHMARKS", "BenchOptions", "BenchReport", "Benchmark"]

@@ -15,22 +15,22 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from processors.extraction import ExtractionOutcome
+from processors.extraction import ExtractionOutcome, HealthProbe
 from processors.extraction.ollama_extractor import OllamaExtractor
 from schemas.codec import SingleObjectCodec
 from schemas.events import ExtractionRequest, Role, WindowTurn
-from streams.bench.report import median, percentile, write_report
-from streams.broker import ensure_broker
+from streams.bench.contract import BenchOptions, BenchReport
+from streams.bench.report import median, percentile
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.provision import provision
-from streams.kafka.topic_catalogue import topic_catalogue
-from streams.settings import Settings, TopicNames
+from streams.kafka.topic_catalogue import TopicNames
+from streams.settings import Settings
 from streams.testing.fake_ollama import FakeOllamaServer
+from streams.wiring.broker import live_broker
 from streams.workers import extract
 
 GOAL_EFFICIENCY = 0.9
@@ -57,6 +57,9 @@ class TimedExtractor:
         finally:
             with self._lock:
                 self.durations.append(time.perf_counter() - began)
+
+    def health(self) -> HealthProbe:
+        return self.inner.health()
 
     def close(self) -> None:
         self.inner.close()
@@ -107,10 +110,10 @@ def _requests(count: int, tag: str) -> list[ExtractionRequest]:
 
 def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> dict[str, Any]:
     suffix = uuid.uuid4().hex[:8]
-    topics = TopicNames(**{k: f"bench.extract.{suffix}.{v}" for k, v in TopicNames().model_dump().items()})
+    topics = TopicNames().prefixed(f"bench.extract.{suffix}.")
     live = settings.model_copy(update={"topics": topics})
     admin = AdminClient(live.kafka_config())
-    provision(admin, topic_catalogue(live))
+    provision(admin, live.topic_catalogue())
     with FakeOllamaServer([FAST], latency=latency, parallel=parallel) as server:
         server.script.responder = _answer
         extraction = live.extraction.model_copy(
@@ -125,12 +128,12 @@ def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> di
         run_settings = live.model_copy(
             update={"ollama_url": server.url, "extractor": "ollama", "extraction": extraction}
         )
-        codec, producer = SingleObjectCodec(), ReliableProducer(run_settings)
+        codec, producer = SingleObjectCodec(), ReliableProducer(run_settings.kafka)
         for request in _requests(count, suffix):
             producer.send(topics.requests, codec.encode(request), key=request.conversation_id.encode())
         producer.flush()
-        timed = TimedExtractor(OllamaExtractor.from_settings(run_settings))
-        loop, handler = extract.build_loop(run_settings, extractor=timed)  # type: ignore[arg-type]
+        timed = TimedExtractor(OllamaExtractor.connect(run_settings.ollama_url, run_settings.extraction))
+        loop, handler = extract.build_loop(run_settings.stream_context(), run_settings.extraction, timed)
         loop.consumer.subscribe([topics.requests], on_assign=loop._on_assign)
         while not loop.assigned.is_set():
             loop.run_once()
@@ -143,7 +146,7 @@ def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> di
         loop.close()
         timed.close()
         served_max = server.max_concurrency
-    admin.delete_topics(list(topics.model_dump().values()))
+    admin.delete_topics(topics.all())
     achieved = timed_count / elapsed
     ideal = parallel / latency
     overhead_ms = [max(0.0, d - latency) * 1000 for d in timed.durations]
@@ -161,17 +164,16 @@ def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> di
     }
 
 
-def run(
-    settings: Settings, *, data: Path | None = None, results_dir: Path | None = None, quick: bool = False
-) -> dict[str, Any]:
+def run(options: BenchOptions) -> BenchReport:
     """Measure efficiency for several (L, P); the headline is L=500 ms, P=4 (7B models answer in seconds).
 
     The Ollama-protocol server runs in this process and competes for the GIL with the worker, so the
     short-latency rows overstate the worker's own overhead; every row is reported.
     """
+    quick = options.quick
     configs = [(0.1, 1), (0.1, 4), (0.25, 4), (0.5, 4)] if not quick else [(0.1, 4), (0.5, 4)]
     count = 128 if quick else 256
-    with ensure_broker(settings) as live:
+    with live_broker(options.settings) as live:
         rows = [_one(live, latency=latency, parallel=parallel, count=count) for latency, parallel in configs]
     headline = next(r for r in rows if r["parallel"] == 4 and r["latency_ms"] == 500)
     short = next(r for r in rows if r["parallel"] == 4 and r["latency_ms"] == 100)
@@ -187,7 +189,7 @@ def run(
         "goal_efficiency": GOAL_EFFICIENCY,
         "meets_goal": headline["efficiency"] >= GOAL_EFFICIENCY,
     }
-    write_report(
+    return BenchReport(
         "extract",
         columns=[
             "latency_ms",
@@ -202,10 +204,8 @@ def run(
         ],
         rows=rows,
         summary=summary,
-        results_dir=results_dir,
         notes=["efficiency = achieved requests/s over P/L, first consumed batch to last commit, real broker"],
     )
-    return summary
 
 
 __all__ = ["run"]

@@ -29,21 +29,21 @@ from confluent_kafka.admin import AdminClient
 
 from processors.dedupe import HashingEmbedder
 from processors.pipeline import TurnProcessor
-from schemas.codec import codec_for
 from schemas.errors import MemlaneError
 from schemas.events import ExtractionRequest, SkipRecord
+from streams.bench.contract import BenchOptions, BenchReport
 from streams.bench.locomo_eval import CATEGORIES, baseline_windows, compute_metrics, load_locomo, run_processor, sweep
 from streams.bench.locomo_eval import write_plot as write_tradeoff_plot
-from streams.bench.report import DEFAULT_RESULTS_DIR, write_report
-from streams.broker import ensure_broker
+from streams.ingest.publisher import TurnPublisher
 from streams.kafka.consumer import read_topic
 from streams.kafka.provision import provision
-from streams.kafka.topic_catalogue import TopicSpec, topic_catalogue
-from streams.processor_app.config import ProcessorAppSettings, ticks_topic_name
-from streams.processor_app.launch import spawn_worker
+from streams.kafka.topic_catalogue import TopicNames, TopicSpec
+from streams.processor_app.app_settings import ProcessorAppSettings
+from streams.processor_app.config import ticks_topic_name
 from streams.processor_app.runtime import TABLE_NAME
-from streams.publisher import TurnPublisher
-from streams.settings import Settings, TopicNames
+from streams.settings import Settings
+from streams.wiring.broker import live_broker
+from streams.wiring.processes import spawn_processors
 
 SWEEP_VALUES = (0.0, 1.0, 2.0, 3.0, 4.0)
 WORKER_TIMEOUT_S = 600.0
@@ -51,28 +51,24 @@ WORKER_TIMEOUT_S = 600.0
 
 def _bench_topics(settings: Settings) -> Settings:
     suffix = uuid.uuid4().hex[:8]
-    base = TopicNames()
-    names = {field: f"bench.locomo.{suffix}.{getattr(base, field)}" for field in TopicNames.model_fields}
-    return settings.model_copy(update={"topics": TopicNames(**names)})
+    return settings.model_copy(update={"topics": TopicNames().prefixed(f"bench.locomo.{suffix}.")})
 
 
 def _specs(settings: Settings) -> list[TopicSpec]:
     append_time = {"message.timestamp.type": "LogAppendTime"}
     return [
         dataclasses.replace(spec, extra=append_time) if spec.name == settings.topics.turns else spec
-        for spec in topic_catalogue(settings)
+        for spec in settings.topic_catalogue()
     ]
 
 
 def _read_back(settings: Settings) -> tuple[list[ExtractionRequest], list[SkipRecord], int]:
-    codec = codec_for(settings.schema_registry_url, settings.schema_registry_config())
-    topics = settings.topics
+    codec, kafka, topics = settings.codec(), settings.kafka, settings.topics
     requests = [
-        codec.decode(m.value() or b"", ExtractionRequest, topics.requests)
-        for m in read_topic(settings, topics.requests)
+        codec.decode(m.value() or b"", ExtractionRequest, topics.requests) for m in read_topic(kafka, topics.requests)
     ]
-    skips = [codec.decode(m.value() or b"", SkipRecord, topics.skipped) for m in read_topic(settings, topics.skipped)]
-    return requests, skips, sum(1 for _ in read_topic(settings, topics.quarantine))
+    skips = [codec.decode(m.value() or b"", SkipRecord, topics.skipped) for m in read_topic(kafka, topics.skipped)]
+    return requests, skips, sum(1 for _ in read_topic(kafka, topics.quarantine))
 
 
 def _accounting(
@@ -112,7 +108,7 @@ def _run_kafka(
         standby_replicas=0,
     )
     try:
-        with TurnPublisher(bench) as publisher:
+        with TurnPublisher(bench.stream_context()) as publisher:
             for conversation in conversations:
                 for turn in conversation.turns:
                     publisher.publish(turn)
@@ -122,7 +118,7 @@ def _run_kafka(
             )
         log_path = work / "worker.log"
         began = time.monotonic()
-        worker = spawn_worker(bench, app, log_path=log_path, idle_exit_s=5.0)
+        worker = spawn_processors(bench, app, log_path=log_path, idle_exit_s=5.0)
         code = worker.wait(WORKER_TIMEOUT_S)
         elapsed = time.monotonic() - began
         if code != 0:
@@ -151,13 +147,12 @@ def _row(system: str, metrics: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def run(
-    settings: Settings, *, data: Path | None = None, results_dir: Path | None = None, quick: bool = False
-) -> dict[str, Any]:
-    """Run the benchmark (starting a broker if none answers); writes `locomo-filter.json` and the PNG."""
-    path = data or settings.data_source_dir / "locomo" / "locomo_dev5.json"
+def run(options: BenchOptions) -> BenchReport:
+    """Run the benchmark (starting a broker if none answers); draws the trade-off PNG."""
+    settings, quick = options.settings, options.quick
+    path = options.data_path("locomo/locomo_dev5.json")
     conversations = load_locomo(path)
-    with ensure_broker(settings) as live, tempfile.TemporaryDirectory(prefix="memlane-locomo-") as tmp:
+    with live_broker(settings) as live, tempfile.TemporaryDirectory(prefix="memlane-locomo-") as tmp:
         requests, skips, quarantined, elapsed = _run_kafka(live, conversations, Path(tmp))
     kafka = compute_metrics(conversations, requests)
     in_process_requests, in_process_skips = run_processor(
@@ -180,7 +175,7 @@ def run(
     sweep_rows = sweep(
         path, "fact_min_information", SWEEP_VALUES[:3] if quick else SWEEP_VALUES, base=settings.processors
     )
-    plot = write_tradeoff_plot(sweep_rows, (results_dir or DEFAULT_RESULTS_DIR) / "locomo-filter.png", baselines)
+    plot = write_tradeoff_plot(sweep_rows, options.results_dir / "locomo-filter.png", baselines)
     same = _windows(requests, skips) == _windows(in_process_requests, in_process_skips)
     summary: dict[str, Any] = {
         "data": str(path),
@@ -202,12 +197,12 @@ def run(
         "plot": str(plot),
     }
     verdict = "every turn is" if accounted else "NOT every turn is"
-    write_report(
+    return BenchReport(
         "locomo-filter",
         columns=list(rows[0]),
         rows=rows,
         summary=summary,
-        results_dir=results_dir,
+        charts=[plot],
         notes=[
             f"accounting: {verdict} in exactly one request or skip record ({accounting['turns']} turns, "
             f"{accounting['in_no_output']} in none, {accounting['in_two_or_more']} in two or more, "
@@ -218,7 +213,6 @@ def run(
             f"trade-off plot {plot}: sweep of fact_min_information run in process (pure TurnProcessor)",
         ],
     )
-    return summary
 
 
 __all__ = ["run"]

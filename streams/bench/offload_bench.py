@@ -11,7 +11,6 @@ Temp stores are removed on exit.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,12 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from sinks.blobstore import DEFAULT_THRESHOLD_CHARS, MAX_SLICE_LINES, BlobStore, offload_if_large
+from streams.bench.contract import BenchOptions, BenchReport
+from streams.bench.report import percentile
 
-from sinks.blobstore import MAX_SLICE_LINES, BlobStore, offload_if_large
-from streams.bench.report import percentile, write_report
-
-DEFAULT_DATA_DIR = Path(os.environ.get("MEMLANE_DATA_DIR", "../shared/data"))
 SOURCES = ("swe_agent_trajs", "loghub_2k")
 TOOL_OUTPUTS = "swe_tool_outputs"
 COMPARE_LEVELS = (3, 10, 19)
@@ -293,8 +290,13 @@ def _rows(m: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def run(data_dir: Path = DEFAULT_DATA_DIR, results_dir: Path | None = None, level: int = 10) -> dict[str, Any]:
-    """Run the benchmark, print the table, write `<results_dir>/offload.json` and return its contents."""
+def run(options: BenchOptions) -> BenchReport:
+    """Blob store figures on the loghub logs and SWE-agent tool outputs of the data directory (or `--data`)."""
+    return measure(options.data or options.settings.data_dir)
+
+
+def measure(data_dir: Path, level: int = 10) -> BenchReport:
+    """Compression, offload and slice figures of the blob store at zstd `level` on the files under `data_dir`."""
     corpus = load_corpus(Path(data_dir))
     chunks = _chunks(corpus)
     levels = sorted({*COMPARE_LEVELS, level})
@@ -346,19 +348,10 @@ def run(data_dir: Path = DEFAULT_DATA_DIR, results_dir: Path | None = None, leve
         "slice64k/lines2000: slices of stored whole files over 64 KiB (each decompresses + re-hashes)",
         f"{m['line_cut']} of {m['line_slices']} 2000-line requests were cut by the 64 KiB per-fetch cap",
         "on_disk_bytes: blocks allocated to object files (block rounding per object; index not counted)",
-        f"tool outputs over 6000 chars offloaded via offload_if_large: {summary['tool_outputs_offloaded']}",
+        f"tool outputs over {DEFAULT_THRESHOLD_CHARS} chars offloaded via offload_if_large: "
+        f"{summary['tool_outputs_offloaded']}",
     ]
-    console = Console(width=max(Console().width, 160))  # 12 columns: do not squeeze them into 80
-    path = write_report(
-        "offload",
-        columns=COLUMNS,
-        rows=rows,
-        summary=summary,
-        results_dir=results_dir,
-        notes=notes,
-        console=console,
-    )
-    return {"benchmark": "offload", **summary, "rows": rows, "notes": notes, "report_path": str(path)}
+    return BenchReport("offload", columns=COLUMNS, rows=rows, summary=summary, notes=notes)
 
 
-__all__ = ["DEFAULT_DATA_DIR", "GOAL_COMPRESSION_RATIO", "GOAL_OFFLOAD_P95_MS", "load_corpus", "run"]
+__all__ = ["GOAL_COMPRESSION_RATIO", "GOAL_OFFLOAD_P95_MS", "load_corpus", "measure", "run"]

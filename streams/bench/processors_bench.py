@@ -4,7 +4,7 @@ Both sides run as their own OS process on the same broker, in the same run, on t
 (conversations copied under new ids per round, event times moved to now, each copy closed by a decision turn
 so that every window leaves by a turn trigger rather than a timer):
 
-* ours: a processors worker (`python -m streams.workers.processors`): decode, change detection, dedupe,
+* ours: a processors worker (`python -m streams.cli worker processors`): decode, change detection, dedupe,
   priority scoring, outputs awaited, RocksDB state + changelog, commits;
 * passthrough: a confluent-kafka consumer copying each message's bytes to another topic with the reliable
   producer settings, flushing and committing every second as the Faust app does (the same at-least-once
@@ -42,17 +42,19 @@ from processors.pipeline import TurnProcessor
 from schemas.codec import SingleObjectCodec
 from schemas.errors import MemlaneError
 from schemas.events import ConversationTurn, ExtractionRequest, Role, SkipRecord
-from streams.bench.report import median, percentile, write_report
-from streams.broker import ensure_broker
+from streams.bench.contract import BenchOptions, BenchReport
+from streams.bench.report import median, percentile
 from streams.ingest import locomo_turns
 from streams.kafka.consumer import AT_LEAST_ONCE_CONF
 from streams.kafka.producer import RELIABLE_PRODUCER_CONF, ReliableProducer
 from streams.kafka.provision import provision
-from streams.kafka.topic_catalogue import topic_catalogue
-from streams.processor_app.config import ProcessorAppSettings, ticks_topic_name
-from streams.processor_app.launch import spawn_worker
+from streams.kafka.topic_catalogue import TopicNames
+from streams.processor_app.app_settings import ProcessorAppSettings
+from streams.processor_app.config import ticks_topic_name
 from streams.processor_app.runtime import TABLE_NAME
-from streams.settings import Settings, TopicNames
+from streams.settings import Settings
+from streams.wiring.broker import live_broker
+from streams.wiring.processes import spawn_processors
 
 GOAL_RATIO = 0.5
 COMMIT_INTERVAL_S = 1.0
@@ -61,9 +63,8 @@ ROUND_TIMEOUT_S = 300.0
 TIME_TRIGGERS = frozenset({"idle_timeout", "fact_flush"})
 
 
-def base_conversations(settings: Settings, data: Path | None) -> list[list[ConversationTurn]]:
-    """The LoCoMo conversations as lists of turns (the shipped dev file by default)."""
-    path = data or settings.data_source_dir / "locomo" / "locomo_dev5.json"
+def base_conversations(settings: Settings, path: Path) -> list[list[ConversationTurn]]:
+    """The LoCoMo conversations of `path` as lists of turns."""
     by_conversation: dict[str, list[ConversationTurn]] = {}
     for item in locomo_turns(path, tenant_id=settings.tenant_id):
         by_conversation.setdefault(item.turn.conversation_id, []).append(item.turn)
@@ -189,12 +190,10 @@ class _Reader:
 class _Bench:
     def __init__(self, live: Settings, work: Path) -> None:
         suffix = uuid.uuid4().hex[:8]
-        base = TopicNames()
-        names = {f: f"bench.proc.{suffix}.{getattr(base, f)}" for f in TopicNames.model_fields}
-        self.settings = live.model_copy(update={"topics": TopicNames(**names)})
+        self.settings = live.model_copy(update={"topics": TopicNames().prefixed(f"bench.proc.{suffix}.")})
         self.pt_in, self.pt_out = f"bench.proc.{suffix}.pt.in", f"bench.proc.{suffix}.pt.out"
         self.admin = AdminClient(live.kafka_config())
-        specs = topic_catalogue(self.settings)
+        specs = self.settings.topic_catalogue()
         turns_spec = specs[0]
         specs += [
             type(turns_spec)(**{**turns_spec.__dict__, "name": self.pt_in}),
@@ -210,7 +209,7 @@ class _Bench:
             standby_replicas=0,
         )
         self.codec = SingleObjectCodec()
-        self.producer = ReliableProducer(self.settings)
+        self.producer = ReliableProducer(self.settings.kafka)
         """One producer for the whole run: a new idempotent producer spends its first ~0.5 s getting an id."""
         self.published: dict[tuple[str, int], float] = {}
 
@@ -278,16 +277,15 @@ def _round(
     return len(turns) / max(seen.last_ms / 1000.0 - began, 1e-3), seen.latencies_ms or []
 
 
-def run(
-    settings: Settings, *, data: Path | None = None, results_dir: Path | None = None, quick: bool = False
-) -> dict[str, Any]:
-    """Run the benchmark (starting a broker if none answers) and write `processors.json`."""
+def run(options: BenchOptions) -> BenchReport:
+    """Run the benchmark (starting a broker if none answers)."""
+    settings, quick = options.settings, options.quick
     per_round, rounds = (3000, 2) if quick else (12000, 4)
     latency_turns, latency_rate = (300, 100.0) if quick else (1000, 100.0)
-    base = base_conversations(settings, data)
+    base = base_conversations(settings, options.data_path("locomo/locomo_dev5.json"))
     rows: list[dict[str, Any]] = []
     context = multiprocessing.get_context("spawn")
-    with ensure_broker(settings) as live, tempfile.TemporaryDirectory(prefix="memlane-bench-proc-") as tmp:
+    with live_broker(settings) as live, tempfile.TemporaryDirectory(prefix="memlane-bench-proc-") as tmp:
         bench = _Bench(live, Path(tmp))
         stop = context.Event()
         passthrough = context.Process(
@@ -295,7 +293,7 @@ def run(
             args=(live.kafka_config(), bench.pt_in, bench.pt_out, f"bench-pt-{uuid.uuid4().hex[:8]}", stop),
             daemon=True,
         )
-        worker = spawn_worker(bench.settings, bench.app, log_path=Path(tmp) / "worker.log")
+        worker = spawn_processors(bench.settings, bench.app, log_path=Path(tmp) / "worker.log")
         passthrough.start()
         ours_reader = _Reader(bench.settings, [bench.settings.topics.requests, bench.settings.topics.skipped])
         pt_reader = _Reader(bench.settings, [bench.pt_out])
@@ -364,12 +362,11 @@ def run(
         "meets_goal": ratio >= GOAL_RATIO,
         "mean_latency_ms": statistics.fmean(ours_latency) if ours_latency else float("nan"),
     }
-    write_report(
+    return BenchReport(
         "processors",
         columns=["round", "turns", "ours_turns_per_s", "passthrough_turns_per_s", "ratio"],
         rows=rows,
         summary=summary,
-        results_dir=results_dir,
         notes=[
             "ours = processors worker (Faust, RocksDB state + changelog, outputs awaited before state, commits); "
             "passthrough = confluent-kafka consume -> produce the same bytes, flush + commit every "
@@ -381,7 +378,6 @@ def run(
             f"goal ratio >= {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'NOT met'}",
         ],
     )
-    return summary
 
 
 __all__ = ["run"]

@@ -19,18 +19,18 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from schemas.codec import SingleObjectCodec
 from schemas.events import ConversationTurn
-from streams.bench.report import median, write_report
-from streams.broker import ensure_broker
+from streams.bench.contract import BenchOptions, BenchReport
+from streams.bench.report import median
 from streams.ingest import locomo_turns
+from streams.ingest.publisher import TurnPublisher
 from streams.kafka.producer import RELIABLE_PRODUCER_CONF
-from streams.publisher import TurnPublisher
 from streams.settings import Settings
+from streams.wiring.broker import live_broker
 
 GOAL_RATIO = 0.7
 
 
-def _turns(settings: Settings, data: Path | None, count: int) -> list[ConversationTurn]:
-    path = data or settings.data_source_dir / "locomo" / "locomo_dev5.json"
+def _turns(settings: Settings, path: Path, count: int) -> list[ConversationTurn]:
     base = [item.turn for item in locomo_turns(path, tenant_id=settings.tenant_id)]
     turns: list[ConversationTurn] = []
     copy = 0
@@ -46,7 +46,7 @@ def _turns(settings: Settings, data: Path | None, count: int) -> list[Conversati
 
 
 def _run_ours(settings: Settings, topic: str, turns: list[ConversationTurn]) -> float:
-    publisher = TurnPublisher(settings, topic=topic)
+    publisher = TurnPublisher(settings.stream_context(), topic=topic)
     began = time.perf_counter()
     for turn in turns:
         publisher.publish(turn)
@@ -82,17 +82,11 @@ def _run_raw(settings: Settings, topic: str, encoded: list[tuple[bytes, bytes]])
     return len(encoded) / elapsed
 
 
-def run(
-    settings: Settings,
-    *,
-    data: Path | None = None,
-    messages: int = 20000,
-    rounds: int = 5,
-    results_dir: Path | None = None,
-) -> dict[str, Any]:
-    """Run the benchmark (starting a broker if none answers) and write `publish.json`."""
-    with ensure_broker(settings) as live:
-        turns = _turns(live, data, messages)
+def run(options: BenchOptions) -> BenchReport:
+    """Publish the same turns through both paths, round after round (starting a broker if none answers)."""
+    messages, rounds = (5000, 3) if options.quick else (20000, 5)
+    with live_broker(options.settings) as live:
+        turns = _turns(live, options.data_path("locomo/locomo_dev5.json"), messages)
         codec = SingleObjectCodec()
         encoded = [(t.conversation_id.encode(), codec.encode(t, "")) for t in turns]
         admin = AdminClient(live.kafka_config())
@@ -129,15 +123,13 @@ def run(
         "goal_ratio": GOAL_RATIO,
         "meets_goal": ratio >= GOAL_RATIO,
     }
-    write_report(
+    return BenchReport(
         "publish",
         columns=["round", "ours_msgs_per_s", "raw_msgs_per_s", "ratio"],
         rows=rows,
         summary=summary,
-        results_dir=results_dir,
         notes=["ours = TurnPublisher (Avro encode + key + delivery tracking); raw = pre-encoded bytes, bare producer"],
     )
-    return summary
 
 
 __all__ = ["run"]

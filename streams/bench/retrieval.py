@@ -33,9 +33,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from schemas.events import ConversationTurn, Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import build_embedder
 from sinks.memory_store import EdgeMemoryStore, MemoryStore, SearchFilters, SearchMode
+from streams.bench.contract import BenchOptions, BenchReport
 from streams.bench.locomo_eval import CATEGORIES, LocomoConversation, load_locomo
-from streams.bench.report import percentile, write_report
-from streams.settings import Settings
+from streams.bench.report import percentile
 
 KS = (5, 10, 25, 50)
 GOAL_RECALL_AT_10 = 0.80
@@ -194,12 +194,11 @@ def evaluate(
     ]
 
 
-def run(
-    settings: Settings, *, data: Path | None = None, results_dir: Path | None = None, quick: bool = False
-) -> dict[str, Any]:
-    """Index LoCoMo turns, ask every question in each mode and with BM25; report and return the summary."""
-    source = data or settings.data_source_dir / "locomo" / "locomo_dev5.json"
-    conversations = load_locomo(source)[: 1 if quick else None]
+def run(options: BenchOptions) -> BenchReport:
+    """Index LoCoMo turns, ask every question in each mode and with BM25."""
+    settings = options.settings
+    source = options.data_path("locomo/locomo_dev5.json")
+    conversations = load_locomo(source)[: 1 if options.quick else None]
     console = Console(stderr=True)
     sinks = settings.sinks.model_copy(update={"edge_flush_each_upsert": False})
     rows: list[dict[str, Any]] = []
@@ -239,8 +238,7 @@ def run(
         "dev data (locomo_dev5: 5 of the 10 LoCoMo conversations); DRAGON figures are quoted from the paper, not rerun",
     ]
     columns = ["category", "method", "questions", *(f"R@{k}" for k in KS), "all@10"]
-    write_report("retrieval", columns=columns, rows=rows, summary=summary, results_dir=results_dir, notes=notes)
-    return summary
+    return BenchReport("retrieval", columns=columns, rows=rows, summary=summary, notes=notes)
 
 
 __all__ = ["DRAGON", "GOAL_RECALL_AT_10", "KS", "bm25_ranker", "recall_at", "run", "session_batches", "turn_text"]

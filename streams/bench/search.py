@@ -34,7 +34,8 @@ from sinks.memory_store.payload import new_payload, point_id
 from sinks.memory_store.query import PointData
 from sinks.memory_store.tags import tag_vector
 from sinks.sink_settings import SinkSettings
-from streams.bench.report import percentile, write_report
+from streams.bench.contract import BenchOptions, BenchReport
+from streams.bench.report import percentile
 from streams.bench.storage import TENANT, build_store, synthetic_batches, synthetic_memories
 
 GOAL_P95_MS = 10.0
@@ -140,14 +141,13 @@ def _bulk_load(path: Path, n: int, max_build_s: float, seed: int = 3) -> tuple[E
     return store, written, time.perf_counter() - started
 
 
-def run(
-    results_dir: Path | None = None,
-    n: int = 100_000,
-    n_large: int = 1_000_000,
-    queries: int = 300,
-    max_build_s: float = 360.0,
-) -> dict[str, Any]:
-    """Measure search latency at `n` and `n_large` memories and upsert rates; write `search.json`."""
+def run(options: BenchOptions) -> BenchReport:
+    """Measure search latency at 100k and 1M memories (10k and 50k with `--quick`) and upsert rates."""
+    return measure(n=10_000, n_large=50_000, queries=100, max_build_s=60.0) if options.quick else measure()
+
+
+def measure(n: int = 100_000, n_large: int = 1_000_000, queries: int = 300, max_build_s: float = 360.0) -> BenchReport:
+    """Search latency at `n` and `n_large` memories and upsert rates."""
     embedder = shared_onnx_embedder()
     rows: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
@@ -198,16 +198,14 @@ def run(
         "upsert rates: no_embed = precomputed vectors, flush every 100 batches of 8; with_embed = ONNX "
         "embedding of each batch; flush_each_batch = a durable flush after every upsert of 8 memories",
     ]
-    write_report(
+    return BenchReport(
         "search",
         columns=("case", "memories", "queries", "p50_ms", "p95_ms", "p99_ms"),
         rows=rows,
         summary=summary,
-        results_dir=results_dir,
         title="memlane bench search",
         notes=notes,
     )
-    return {**summary, "rows": rows, "notes": notes}
 
 
 __all__ = ["GOAL_P95_MS", "run"]

@@ -30,7 +30,7 @@ from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import Embedder, FloatMatrix, l2_normalise, shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
 from sinks.sink_settings import SinkSettings
-from streams.bench.report import write_report
+from streams.bench.contract import BenchOptions, BenchReport
 
 GOAL_BYTES_PER_MEMORY = 2048
 TENANT = "bench"
@@ -212,8 +212,13 @@ def disk_usage(path: Path) -> dict[str, int]:
     return usage
 
 
-def run(results_dir: Path | None = None, n: int = 100_000, embed_sample: int = 1024) -> dict[str, Any]:
-    """Build an `n`-memory store, measure bytes on disk per memory, and write `storage.json`."""
+def run(options: BenchOptions) -> BenchReport:
+    """Bytes on disk per memory of a 100k-memory store (10k with `--quick`)."""
+    return measure(n=10_000 if options.quick else 100_000)
+
+
+def measure(n: int = 100_000, embed_sample: int = 1024) -> BenchReport:
+    """Build an `n`-memory store and measure its bytes on disk per memory."""
     embedder = shared_onnx_embedder()
     sample = [text for _, text in synthetic_memories(embed_sample, seed=11)]
     started = time.perf_counter()
@@ -254,16 +259,14 @@ def run(results_dir: Path | None = None, n: int = 100_000, embed_sample: int = 1
         "100 batches like a sink's checkpoints; near-duplicate templates merge, so points < memories and "
         "bytes_per_memory divides by points",
     ]
-    write_report(
+    return BenchReport(
         "storage",
         columns=("component", "bytes", "bytes_per_memory", "share"),
         rows=rows,
         summary=summary,
-        results_dir=results_dir,
         title=f"memlane bench storage: {n:,} memories",
         notes=notes,
     )
-    return {**summary, "rows": rows, "notes": notes}
 
 
 __all__ = ["GOAL_BYTES_PER_MEMORY", "VectorBank", "build_store", "disk_usage", "run", "synthetic_batches"]

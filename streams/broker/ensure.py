@@ -12,30 +12,33 @@ from contextlib import contextmanager
 
 import structlog
 
+from streams.broker.broker_settings import BrokerSettings
 from streams.broker.local import LocalBroker
 from streams.broker.probe import broker_answers
-from streams.settings import Settings
+from streams.kafka.connection import KafkaConnection
 
 log = structlog.get_logger(__name__)
 
 
 @contextmanager
-def ensure_broker(settings: Settings, *, probe_timeout: float = 3.0) -> Iterator[Settings]:
-    """Yield settings whose `kafka_bootstrap` answers; start (and later stop) a local broker if needed."""
-    extra = {key: value for key, value in settings.kafka_config().items() if key != "bootstrap.servers"}
-    if broker_answers(settings.kafka_bootstrap, timeout=probe_timeout, extra_conf=extra):
-        yield settings
+def ensure_broker(
+    kafka: KafkaConnection, broker: BrokerSettings, *, probe_timeout: float = 3.0
+) -> Iterator[KafkaConnection]:
+    """Yield a connection whose servers answer; start (and later stop) a local broker if none does."""
+    extra = {key: value for key, value in kafka.as_librdkafka_dict().items() if key != "bootstrap.servers"}
+    if broker_answers(kafka.bootstrap_servers, timeout=probe_timeout, extra_conf=extra):
+        yield kafka
         return
-    broker = LocalBroker(settings.broker)
-    was_running = broker.pid() is not None
-    status = broker.start()
+    local = LocalBroker(broker)
+    was_running = local.pid() is not None
+    status = local.start()
     log.info("broker.ensure", bootstrap=status.bootstrap, started_here=not was_running, startup_s=status.startup_s)
     try:
-        yield settings.model_copy(update={"kafka_bootstrap": status.bootstrap})
+        yield kafka.with_bootstrap(status.bootstrap)
     finally:
         if not was_running:
             gc.collect()  # let idle Kafka clients of this process go before their broker does
-            broker.stop()
+            local.stop()
 
 
-__all__ = ["broker_answers", "ensure_broker"]
+__all__ = ["ensure_broker"]

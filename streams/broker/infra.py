@@ -23,13 +23,6 @@ TOPIC_COMMAND_CLASS = "org.apache.kafka.tools.TopicCommand"
 CONSUMER_GROUP_COMMAND_CLASS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 
 
-def _default_infra_dir() -> Path:
-    env = os.environ.get("MEMLANE_INFRA_DIR")
-    if env:
-        return Path(env) / "kafka"
-    return Path(__file__).resolve().parents[2] / "infra" / "kafka"
-
-
 @dataclass(frozen=True)
 class KafkaInfra:
     """The `infra/kafka` folder: POM, logging config and the fetched jars."""
@@ -37,8 +30,15 @@ class KafkaInfra:
     root: Path
 
     @classmethod
-    def default(cls) -> KafkaInfra:
-        return cls(_default_infra_dir())
+    def under(cls, infra_dir: Path) -> KafkaInfra:
+        """The Kafka runtime in `<infra_dir>/kafka` (`BrokerSettings.infra_dir`)."""
+        root = (infra_dir / "kafka").resolve()
+        if not (root / "pom.xml").is_file():
+            raise BrokerError(
+                f"no Kafka runtime POM at {root / 'pom.xml'}: run from the memlane checkout, "
+                "or point MEMLANE_BROKER__INFRA_DIR at its infra/ folder"
+            )
+        return cls(root)
 
     @property
     def lib_dir(self) -> Path:

@@ -21,9 +21,9 @@ from pathlib import Path
 import structlog
 
 from schemas.errors import BrokerError
+from streams.broker.broker_settings import BrokerSettings
 from streams.broker.infra import BROKER_CLASS, STORAGE_TOOL_CLASS, KafkaInfra
 from streams.broker.probe import broker_answers
-from streams.settings import BrokerSettings
 
 log = structlog.get_logger(__name__)
 
@@ -66,8 +66,10 @@ class LocalBroker:
     """One broker process whose data, config, logs and pid live under `settings.data_dir`."""
 
     def __init__(self, settings: BrokerSettings, infra: KafkaInfra | None = None) -> None:
+        if settings.data_dir is None:
+            raise BrokerError("the local broker needs a data directory (MEMLANE_BROKER__DATA_DIR or MEMLANE_STATE_DIR)")
         self.settings = settings
-        self.infra = infra or KafkaInfra.default()
+        self.infra = infra or KafkaInfra.under(settings.infra_dir)
         self.data_dir = settings.data_dir.resolve()
 
     # -- paths ---------------------------------------------------------------------------------

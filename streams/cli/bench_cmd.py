@@ -1,85 +1,41 @@
 """`memlane bench NAME`: run one benchmark; each prints a table and writes `bench-results/NAME.json`.
 
-Every benchmark module `streams.bench.<module>` exposes
-`run(settings, *, data=None, results_dir=None, quick=False) -> dict` and is self-contained: it starts
-the local broker and whatever else it needs when none answers, and leaves the machine as it found it.
+Every benchmark follows one contract (`streams.bench.contract`): `BenchOptions` in, `BenchReport` out.
+`--ollama-url` and `--model` point the benchmarks that call a model (extract) at a server of your own.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 
+from streams.bench import BENCHMARKS, BenchOptions
+from streams.bench.report import DEFAULT_RESULTS_DIR
 from streams.cli.context import err_console, get_settings, reported_errors
-from streams.settings import Settings
-
-BenchRunner = Callable[[Settings, Path | None, Path | None, bool], Any]
-
-
-def _publish(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
-    from streams.bench import publish
-
-    return publish.run(
-        settings, data=data, results_dir=results, messages=5000 if quick else 20000, rounds=3 if quick else 5
-    )
-
-
-def _offload(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
-    from streams.bench import offload_bench as offload
-
-    return offload.run(data or settings.data_source_dir, results_dir=results)
-
-
-def _storage(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
-    from streams.bench import storage
-
-    return storage.run(results_dir=results, n=10_000 if quick else 100_000)
-
-
-def _search(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
-    from streams.bench import search
-
-    if quick:
-        return search.run(results_dir=results, n=10_000, n_large=50_000, queries=100, max_build_s=60.0)
-    return search.run(results_dir=results)
-
-
-def _module(module: str) -> BenchRunner:
-    def runner(settings: Settings, data: Path | None, results: Path | None, quick: bool) -> Any:
-        bench_module = importlib.import_module(f"streams.bench.{module}")
-        return bench_module.run(settings, data=data, results_dir=results, quick=quick)
-
-    return runner
-
-
-BENCHMARKS: dict[str, BenchRunner] = {
-    "publish": _publish,
-    "processors": _module("processors_bench"),
-    "locomo-filter": _module("locomo_filter"),
-    "extract": _module("extract_bench"),
-    "storage": _storage,
-    "search": _search,
-    "retrieval": _module("retrieval"),
-    "offload": _offload,
-}
 
 
 def bench(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Benchmark name."),
+    name: str = typer.Argument(..., help=f"Benchmark name: {', '.join(BENCHMARKS)}."),
+    *,
     data: Path = typer.Option(None, "--data", help="Input data (file or directory) where the benchmark takes one."),
-    results_dir: Path = typer.Option(None, "--results-dir", help="Where NAME.json goes (default bench-results/)."),
+    results_dir: Path = typer.Option(DEFAULT_RESULTS_DIR, "--results-dir", help="Where NAME.json (and PNGs) go."),
     quick: bool = typer.Option(False, "--quick", help="Smaller sizes, for smoke runs."),
+    ollama_url: str = typer.Option(None, "--ollama-url", help="A real Ollama server for benchmarks that call one."),
+    model: str = typer.Option(None, "--model", help="The model to use on --ollama-url (both routes)."),
 ) -> None:
     """Run benchmark NAME (starts a local broker and other services if none answer, and stops them after)."""
-    runner = BENCHMARKS.get(name)
-    if runner is None:
-        err_console.print(f"unknown benchmark {name!r}; known: {', '.join(sorted(BENCHMARKS))}")
+    benchmark = BENCHMARKS.get(name)
+    if benchmark is None:
+        err_console.print(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
         raise typer.Exit(2)
     settings = get_settings(ctx)
+    if ollama_url:
+        settings = settings.model_copy(update={"ollama_url": ollama_url})
+    if model:
+        extraction = settings.extraction.model_copy(update={"fast_model": model, "complex_model": model})
+        settings = settings.model_copy(update={"extraction": extraction})
     with reported_errors():
-        runner(settings, data, results_dir, quick)
+        report = benchmark.run(BenchOptions(settings, data=data, results_dir=results_dir, quick=quick))
+        report.write(results_dir)

@@ -6,8 +6,8 @@ import json
 
 import typer
 
-from streams.broker import LocalBroker
 from streams.cli.context import console, get_settings, reported_errors
+from streams.wiring.broker import local_broker
 
 app = typer.Typer(help="Control the local single-node Kafka broker (KRaft) started from infra/.", no_args_is_help=True)
 
@@ -17,7 +17,7 @@ def start(ctx: typer.Context) -> None:
     """Start the broker (formats the data directory on first use); does nothing if it is running."""
     settings = get_settings(ctx)
     with reported_errors():
-        status = LocalBroker(settings.broker).start()
+        status = local_broker(settings).start()
     if status.already_running:
         console.print(f"broker already running: pid {status.pid} at {status.bootstrap}")
     else:
@@ -32,7 +32,7 @@ def stop(ctx: typer.Context) -> None:
     """Stop the broker cleanly; does nothing if it is not running."""
     settings = get_settings(ctx)
     with reported_errors():
-        stopped = LocalBroker(settings.broker).stop()
+        stopped = local_broker(settings).stop()
     console.print("broker stopped" if stopped else "broker was not running")
 
 
@@ -41,7 +41,7 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     """Say whether the broker runs, where, and with which data directory. Exit 3 when it is not running."""
     settings = get_settings(ctx)
     with reported_errors():
-        state = LocalBroker(settings.broker).status()
+        state = local_broker(settings).status()
     if as_json:
         console.print_json(json.dumps(state.as_dict()))
     else:

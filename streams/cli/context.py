@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -15,7 +14,6 @@ from streams.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
-T = TypeVar("T")
 
 EXIT_ERROR = 1
 EXIT_INVALID_INPUT = 2
@@ -48,11 +46,6 @@ def reported_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_ERROR) from exc
 
 
-def run_reported(fn: Callable[[], T]) -> T:
-    with reported_errors():
-        return fn()
-
-
 __all__ = [
     "EXIT_ERROR",
     "EXIT_INVALID_INPUT",
@@ -60,6 +53,5 @@ __all__ = [
     "err_console",
     "get_settings",
     "reported_errors",
-    "run_reported",
     "settings_from_context",
 ]

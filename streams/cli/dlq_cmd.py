@@ -18,7 +18,7 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     """Parked requests by error class and attempts."""
     settings = get_settings(ctx)
     with reported_errors():
-        state = dlq_status(settings)
+        state = dlq_status(settings.kafka, settings.topics.dlq, settings.extraction.fallback_group_id)
     if as_json:
         payload = {
             "total": state.total,
@@ -48,7 +48,7 @@ def redrive_cmd(
     if not force and settings.extractor != "heuristic":
         from processors.extraction.ollama_extractor import OllamaExtractor
 
-        extractor = OllamaExtractor.from_settings(settings)
+        extractor = OllamaExtractor.connect(settings.ollama_url, settings.extraction)
         try:
             health = extractor.health().check()
         finally:
@@ -60,7 +60,9 @@ def redrive_cmd(
             )
             raise typer.Exit(1)
     with reported_errors():
-        moved = redrive(settings)
+        moved = redrive(
+            settings.kafka, settings.topics.dlq, settings.topics.requests, settings.extraction.fallback_group_id
+        )
     console.print(f"re-drove {moved.parked} request(s) to {settings.topics.requests}")
     for name, count in moved.by_class.most_common():
         console.print(f"  {name}: {count}")

@@ -7,7 +7,6 @@ Exit codes: 0 all delivered, 1 some deliveries failed, 2 invalid input (nothing 
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -16,8 +15,6 @@ from rich.table import Table
 
 from schemas.errors import ValidationError
 from schemas.events import ConversationTurn
-from sinks.blobstore import BlobStore
-from streams.claim_check import BlobClaimCheck
 from streams.cli.context import (
     EXIT_ERROR,
     EXIT_INVALID_INPUT,
@@ -26,45 +23,19 @@ from streams.cli.context import (
     get_settings,
     reported_errors,
 )
-from streams.ingest import locomo_turns, read_turns_jsonl
-from streams.publisher import PublishSummary, TurnPublisher
+from streams.ingest.publisher import PublishSummary
+from streams.ingest.turn_files import InputFormat, load_turns
 from streams.settings import Settings
+from streams.wiring.stores import blob_store, publisher
 
 MAX_ERRORS_SHOWN = 20
-
-
-class InputFormat(StrEnum):
-    JSONL = "jsonl"
-    LOCOMO = "locomo"
-
-
-def load_turns(
-    path: Path, fmt: InputFormat, settings: Settings, conversations: list[str] | None = None
-) -> tuple[list[ConversationTurn], list[ValidationError]]:
-    """All turns of a file, or the errors that reject it."""
-    if not path.exists():
-        raise ValidationError(f"{path}: no such file")
-    turns: list[ConversationTurn] = []
-    errors: list[ValidationError] = []
-    if fmt is InputFormat.LOCOMO:
-        turns = [item.turn for item in locomo_turns(path, tenant_id=settings.tenant_id)]
-    else:
-        for parsed in read_turns_jsonl(path, tenant_id=settings.tenant_id):
-            if parsed.error is not None:
-                errors.append(parsed.error)
-            elif parsed.turn is not None:
-                turns.append(parsed.turn)
-    if conversations:
-        wanted = set(conversations)
-        turns = [turn for turn in turns if turn.conversation_id in wanted]
-    return turns, errors
 
 
 def publish_turns(settings: Settings, turns: list[ConversationTurn], *, show_progress: bool = True) -> PublishSummary:
     """Publish with a progress bar (large content claim-checked into the blob store); returns the summary."""
     with (
-        BlobStore(settings.blob_dir) as blobs,
-        TurnPublisher(settings, claim_check=BlobClaimCheck(blobs)) as publisher,
+        blob_store(settings) as blobs,
+        publisher(settings, blobs) as turn_publisher,
         Progress(
             TextColumn("publishing"),
             BarColumn(),
@@ -76,10 +47,10 @@ def publish_turns(settings: Settings, turns: list[ConversationTurn], *, show_pro
     ):
         task = progress.add_task("turns", total=len(turns))
         for turn in turns:
-            publisher.publish(turn)
+            turn_publisher.publish(turn)
             progress.advance(task)
         progress.update(task, description="flushing")
-        return publisher.flush()
+        return turn_publisher.flush()
 
 
 def print_summary(summary: PublishSummary) -> None:
@@ -104,7 +75,7 @@ def publish(
     settings = get_settings(ctx)
     with reported_errors():
         try:
-            turns, errors = load_turns(file, fmt, settings, conversation)
+            turns, errors = load_turns(file, fmt, tenant_id=settings.tenant_id, conversations=conversation)
         except (UnicodeDecodeError, IsADirectoryError, PermissionError) as exc:
             err_console.print(f"[red]rejected:[/red] {file}: cannot be read as UTF-8 text ({exc})")
             raise typer.Exit(EXIT_INVALID_INPUT) from exc

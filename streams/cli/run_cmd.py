@@ -14,10 +14,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from streams.broker import LocalBroker, ensure_broker
 from streams.cli.context import EXIT_ERROR, console, get_settings, reported_errors
 from streams.demo import DEMO_CONVERSATION, DEMO_CONVERSATION_ID
 from streams.pipeline_run import RunReport, run_pipeline
+from streams.wiring.broker import live_broker, local_broker
 
 DEFAULT_CONVERSATION = "conv-26"
 
@@ -74,17 +74,17 @@ def run(
 ) -> None:
     """Run the pipeline locally on a LoCoMo conversation and print the counts read back."""
     settings = get_settings(ctx)
-    default = settings.data_source_dir / "locomo" / "locomo_dev5.json"
+    default = settings.data_dir / "locomo" / "locomo_dev5.json"
     source, conversation = _input(data, default, conversation)
     if source == DEMO_CONVERSATION:
         console.print(
-            f"no LoCoMo data under {escape(str(settings.data_source_dir))} (MEMLANE_DATA_DIR): "
+            f"no LoCoMo data under {escape(str(settings.data_dir))} (MEMLANE_DATA_DIR): "
             f"running the built-in demo conversation {DEMO_CONVERSATION_ID}"
         )
     with reported_errors():
         if keep_broker:
-            LocalBroker(settings.broker).start()
-        with ensure_broker(settings) as live:
+            local_broker(settings).start()
+        with live_broker(settings) as live:
             report = run_pipeline(live, source, conversation)
     _print(report, conversation)
     if not report.accounted or report.published.failed:

@@ -15,10 +15,11 @@ from pydantic import ValidationError as PydanticValidationError
 from rich.table import Table
 
 from schemas.events import MemoryKind
-from sinks.memory_store import SearchMode, open_memory_store
+from sinks.memory_store import SearchMode
 from sinks.search import SearchClient, SearchRequest, SearchResponse, search_memories
 from streams.cli.context import EXIT_INVALID_INPUT, console, err_console, get_settings, reported_errors
 from streams.settings import Settings
+from streams.wiring.stores import memory_store
 
 
 def _request(query: str, **fields: object) -> SearchRequest:
@@ -32,7 +33,7 @@ def _request(query: str, **fields: object) -> SearchRequest:
 
 
 def _local(settings: Settings, tenant: str, request: SearchRequest) -> SearchResponse:
-    with err_console.status("opening the memory store and embedder"), open_memory_store(settings) as store:
+    with err_console.status("opening the memory store and embedder"), memory_store(settings) as store:
         return search_memories(store, tenant, request)
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import typer
 
-from sinks.search import create_app
 from sinks.search import serve as serve_app
 from streams.cli.context import err_console, get_settings, reported_errors
+from streams.wiring.stores import search_app
 
 
 def serve(
@@ -31,7 +31,7 @@ def serve(
     tenants = sorted(set(settings.api_keys.values()))
     err_console.print(f"memory search on http://{host}:{port} (docs at /docs) for tenants: {', '.join(tenants) or '-'}")
     with reported_errors():
-        serve_app(create_app(settings), host, port, log_level=log_level)
+        serve_app(search_app(settings), host, port, log_level=log_level)
 
 
 __all__ = ["serve"]

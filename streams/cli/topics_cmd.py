@@ -8,7 +8,6 @@ from rich.table import Table
 
 from streams.cli.context import console, err_console, get_settings, reported_errors
 from streams.kafka.provision import describe_topics, provision
-from streams.kafka.topic_catalogue import topic_catalogue
 
 app = typer.Typer(help="Create and list memlane's topics.", no_args_is_help=True)
 
@@ -21,7 +20,7 @@ def create(
     """Create missing topics; compare existing ones with the catalogue. Running it twice changes nothing."""
     settings = get_settings(ctx)
     with reported_errors():
-        report = provision(AdminClient(settings.kafka_config()), topic_catalogue(settings))
+        report = provision(AdminClient(settings.kafka_config()), settings.topic_catalogue())
     for name in report.created:
         console.print(f"created   {name}")
     for name in report.unchanged:
@@ -41,7 +40,7 @@ def list_topics(
 ) -> None:
     """List topics with partitions, replication, retention and cleanup policy."""
     settings = get_settings(ctx)
-    catalogue = {spec.name: spec for spec in topic_catalogue(settings)}
+    catalogue = {spec.name: spec for spec in settings.topic_catalogue()}
     with reported_errors():
         states = describe_topics(AdminClient(settings.kafka_config()), None if all_topics else list(catalogue))
     table = Table(title="topics")

@@ -1,28 +1,26 @@
 """`memlane worker NAME`: run one pipeline component as a long-lived process (Ctrl-C / SIGTERM stops it cleanly).
 
-Each worker lives in `streams.workers.<module>` and exposes `run(settings, *, idle_exit_s=None)`.
+Each worker is built from the settings by `streams.wiring.workers` (`WORKERS[name](settings, idle_exit_s=...)`).
 """
 
 from __future__ import annotations
-
-import importlib
 
 import typer
 
 from streams.cli.context import get_settings, reported_errors
 from streams.metrics import serve_metrics
+from streams.wiring.workers import WORKERS
 
 app = typer.Typer(help="Run a pipeline component.", no_args_is_help=True)
 
 IDLE_HELP = "Exit after this many idle seconds (default: run until stopped)."
 
 
-def _run(ctx: typer.Context, module: str, idle_exit_s: float | None) -> None:
+def _run(ctx: typer.Context, name: str, idle_exit_s: float | None) -> None:
     settings = get_settings(ctx)
     serve_metrics(settings.metrics_port)
     with reported_errors():
-        worker = importlib.import_module(f"streams.workers.{module}")
-        worker.run(settings, idle_exit_s=idle_exit_s)
+        WORKERS[name](settings, idle_exit_s=idle_exit_s)
 
 
 @app.command("processors")
@@ -46,10 +44,10 @@ def fallback(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--idle
 @app.command("sink-qdrant")
 def sink_qdrant(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--idle-exit", help=IDLE_HELP)) -> None:
     """Memory sink: memories -> embeddings -> Qdrant (embedded engine by default)."""
-    _run(ctx, "sink_qdrant", idle_exit_s)
+    _run(ctx, "sink-qdrant", idle_exit_s)
 
 
 @app.command("sink-blobs")
 def sink_blobs(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--idle-exit", help=IDLE_HELP)) -> None:
     """Blob sink: keeps the raw extraction windows that memories point to."""
-    _run(ctx, "sink_blobs", idle_exit_s)
+    _run(ctx, "sink-blobs", idle_exit_s)

@@ -16,7 +16,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from schemas.errors import MemlaneError
-from streams.settings import Settings
+from streams.kafka.connection import KafkaConnection
 
 AT_LEAST_ONCE_CONF: dict[str, Any] = {
     "enable.auto.commit": False,
@@ -33,9 +33,9 @@ _LEADERSHIP_MOVING = frozenset(
 )
 
 
-def make_consumer(settings: Settings, group_id: str, **overrides: Any) -> Consumer:
+def make_consumer(kafka: KafkaConnection, group_id: str, **overrides: Any) -> Consumer:
     """A consumer in `group_id` configured for at-least-once processing."""
-    return Consumer(settings.kafka_config(**{"group.id": group_id, **AT_LEAST_ONCE_CONF, **overrides}))
+    return Consumer(kafka.as_librdkafka_dict(**{"group.id": group_id, **AT_LEAST_ONCE_CONF, **overrides}))
 
 
 def end_offsets(consumer: Consumer, topic: str, timeout: float = 30.0) -> dict[int, tuple[int, int]]:
@@ -61,7 +61,7 @@ def end_offsets(consumer: Consumer, topic: str, timeout: float = 30.0) -> dict[i
 
 
 def read_topic(
-    settings: Settings,
+    kafka: KafkaConnection,
     topic: str,
     *,
     timeout: float = 60.0,
@@ -70,7 +70,7 @@ def read_topic(
 ) -> Iterator[Message]:
     """Every message currently in `topic` (start to end offsets at call time), partition by partition order."""
     consumer = make_consumer(
-        settings, group_id or f"memlane-reader-{uuid.uuid4().hex[:12]}", **{"enable.partition.eof": False}
+        kafka, group_id or f"memlane-reader-{uuid.uuid4().hex[:12]}", **{"enable.partition.eof": False}
     )
     try:
         marks = end_offsets(consumer, topic)

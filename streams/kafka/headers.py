@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 PREFIX = "memlane.error."
+REDRIVE_HEADER = "memlane.redrive.count"
+"""How many times `memlane dlq redrive` sent a request back to extraction."""
 _MAX_MESSAGE = 2000
 
 Header = tuple[str, bytes]
@@ -75,4 +77,15 @@ def without_error_headers(
     return kept
 
 
-__all__ = ["PREFIX", "ErrorInfo", "Header", "without_error_headers"]
+def redrive_count(headers: Sequence[tuple[str, bytes | str | None]] | None) -> int:
+    """The redrive counter a message carries (0 when it was never re-driven)."""
+    for key, value in headers or ():
+        if key == REDRIVE_HEADER and value is not None:
+            try:
+                return int(value.decode() if isinstance(value, bytes) else value)
+            except ValueError:
+                return 0
+    return 0
+
+
+__all__ = ["PREFIX", "REDRIVE_HEADER", "ErrorInfo", "Header", "redrive_count", "without_error_headers"]

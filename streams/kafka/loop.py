@@ -1,17 +1,20 @@
-"""The consumer loop every worker runs, with the commit order fixed and written down here.
+"""The consumer loop every confluent-kafka worker runs, with the one checkpoint that fixes the commit order.
 
 One batch at a time:
 
 1. consume up to `batch_size` messages (or whatever arrived within `batch_timeout`);
-2. `handler.process(batch)` does the work and queues every output (results, DLQ, quarantine) on the
-   shared reliable producer, or writes to its sink;
-3. `handler.flush()` makes sink writes durable (checkpoint);
-4. the producer is flushed and any failed delivery raises;
-5. only then are the batch's offsets committed, synchronously.
+2. decode each with the event codec and the worker's own checks; what cannot be decoded or is invalid is
+   quarantined (raw bytes + `memlane.error.*` headers, queued on the loop's producer);
+3. `sink.add(record)` for every good record (`sinks.base.Sink`);
+4. `checkpoint(messages)`: the sink is flushed, then the producer (every queued output acknowledged,
+   a failed delivery raises), then the offsets of `messages` are committed, synchronously.
 
-If any step raises, nothing is committed: the loop seeks the batch's partitions back to their first
-offsets, backs off, and processes them again (at-least-once; effects are idempotent downstream).
-Offsets are committed per partition as last offset + 1.
+Every path commits through `checkpoint`: a whole batch, or the prefix taken before the sink pushed back.
+A `SinkBackpressureError` from `add` checkpoints the records added before it, rewinds the rest and waits
+`retry_after` seconds; from `flush`, the whole batch waits. Any other failure commits nothing: the sink
+discards what it buffered, the partitions are sought back to the batch's first offsets, and after a
+backoff the batch is read again (at-least-once; effects are idempotent downstream). Offsets are committed
+per partition as last offset + 1.
 """
 
 from __future__ import annotations
@@ -21,40 +24,59 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from schemas.codec import EventCodec
+from schemas.errors import CodecError, SinkBackpressureError, ValidationError
+from schemas.events import EventModel
+from sinks.base import Sink, SinkRecord
+from streams.kafka.connection import KafkaConnection
 from streams.kafka.consumer import make_consumer
+from streams.kafka.parking import message_headers, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import BATCH_FAILURES, BATCH_SECONDS, BATCHES_COMMITTED, MESSAGES_CONSUMED
-from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+E = TypeVar("E", bound=EventModel)
 
-class PartialBatch(Exception):  # noqa: N818 - a control signal, not an error
-    """Raised by a handler that handled only the first `handled` messages of a batch (in batch order).
 
-    The loop commits what was handled, rewinds the rest, and waits `retry_after` seconds before
-    consuming again: how a worker parks on an unavailable downstream without redoing finished work.
+@dataclass(frozen=True)
+class RecordDecoder(Generic[E]):
+    """How a worker reads its input: the event model, the codec, and checks a decoded event must pass.
+
+    Failures are quarantined under the stages `<stage>.decode` (`CodecError`) and `<stage>.validate`
+    (`ValidationError` from `validate`).
     """
 
-    def __init__(self, handled: int, retry_after: float, reason: str) -> None:
-        super().__init__(reason)
-        self.handled = handled
-        self.retry_after = retry_after
+    model: type[E]
+    codec: EventCodec
+    stage: str
+    validate: Callable[[E], None] | None = None
+
+    def decode(self, message: Message) -> E:
+        event = self.codec.decode(message.value() or b"", self.model, message.topic() or "")
+        if self.validate is not None:
+            self.validate(event)
+        return event
 
 
-class BatchHandler(Protocol):
-    """What a worker plugs into the loop."""
-
-    def process(self, batch: Sequence[Message]) -> None:
-        """Handle every message of the batch; queue outputs on the loop's producer. Raise to retry the batch."""
-
-    def flush(self) -> None:
-        """Make sink writes durable before offsets are committed (no-op for pure producers)."""
+def raw_record(message: Message, value: Any = None) -> SinkRecord[Any]:
+    """A message as a `SinkRecord` (its decoded value, or None) with its position, key, bytes and headers."""
+    partition, offset = message.partition(), message.offset()
+    key = message.key()
+    return SinkRecord(
+        value=value,
+        topic=message.topic() or "",
+        partition=partition if partition is not None else -1,
+        offset=offset if offset is not None else -1,
+        key=key if isinstance(key, bytes) else None,
+        raw=message.value() or b"",
+        headers=tuple(message_headers(message)),
+    )
 
 
 @dataclass
@@ -64,38 +86,42 @@ class LoopStats:
     failures: int = 0
     idle_polls: int = 0
     parked_waits: int = 0
+    quarantined: int = 0
 
 
-class ConsumerLoop:
-    """Consume -> process -> flush -> commit, until stopped."""
+class ConsumerLoop(Generic[E]):
+    """Consume -> decode -> sink.add -> checkpoint, until stopped."""
 
     def __init__(
         self,
-        settings: Settings,
         *,
         component: str,
-        group_id: str,
+        consumer: Consumer,
         topics: Sequence[str],
-        handler: BatchHandler,
+        decoder: RecordDecoder[E],
+        sink: Sink[E],
         producer: ReliableProducer,
+        quarantine_topic: str,
         batch_size: int = 100,
         batch_timeout: float = 0.5,
         retry_backoff_s: float = 1.0,
-        consumer: Consumer | None = None,
     ) -> None:
         self.component = component
+        self.consumer = consumer
         self.topics = list(topics)
-        self.handler = handler
+        self.decoder = decoder
+        self.sink = sink
         self.producer = producer
+        self.quarantine_topic = quarantine_topic
         self.batch_size = batch_size
         self.batch_timeout = batch_timeout
         self.retry_backoff_s = retry_backoff_s
-        self.consumer = consumer or make_consumer(settings, group_id)
         self.stop_event = threading.Event()
         self.assigned = threading.Event()
         self.stats = LoopStats()
         self._releases: list[Callable[[], None]] = []
 
+    # --- lifecycle ------------------------------------------------------------------------------
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned.set()
         log.info("partitions.assigned", component=self.component, partitions=[p.partition for p in partitions])
@@ -110,14 +136,137 @@ class ConsumerLoop:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop_event.set())
 
-    def serve(self, *, idle_exit_s: float | None = None, on_close: Callable[[], None] | None = None) -> LoopStats:
-        """What a worker process does: handle signals, run until stopped, then release `on_close`'s resources."""
+    def on_close(self, release: Callable[[], None]) -> None:
+        """Release `release`'s resource when the loop closes (stores, clients the worker opened)."""
+        self._releases.append(release)
+
+    def serve(self, *, idle_exit_s: float | None = None) -> LoopStats:
+        """What a worker process does: handle signals and run until stopped (resources released on close)."""
         self.install_signal_handlers()
+        return self.run(idle_exit_s=idle_exit_s)
+
+    def run(self, *, idle_exit_s: float | None = None, max_messages: int | None = None) -> LoopStats:
+        """Loop until `stop_event` is set (or idle for `idle_exit_s` once partitions are assigned, or
+        `max_messages` handled), then close."""
+        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        log.info("worker.started", component=self.component, topics=self.topics)
+        idle_since = time.monotonic()
         try:
-            return self.run(idle_exit_s=idle_exit_s)
+            while not self.stop_event.is_set():
+                handled = self.run_once()
+                now = time.monotonic()
+                if handled or not self.assigned.is_set():
+                    idle_since = now
+                elif idle_exit_s is not None and now - idle_since >= idle_exit_s:
+                    break
+                if max_messages is not None and self.stats.messages >= max_messages:
+                    break
         finally:
-            if on_close is not None:
-                on_close()
+            self.close()
+        log.info("worker.stopped", component=self.component, batches=self.stats.batches, messages=self.stats.messages)
+        return self.stats
+
+    def close(self) -> None:
+        """Flush the producer, leave the group, then close the sink and every registered resource."""
+        try:
+            self.producer.close(30)
+        finally:
+            self.consumer.close()
+            releases, self._releases = [self.sink.close, *self._releases], []
+            for release in releases:
+                release()
+
+    # --- one batch -------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Process one batch; returns the number of messages whose offsets were committed (0 when idle)."""
+        batch = self._consume()
+        if not batch:
+            self.stats.idle_polls += 1
+            self.producer.poll(0)
+            return 0
+        began = time.perf_counter()
+        taken = 0
+        try:
+            for message in batch:
+                try:
+                    self._take(message)
+                except SinkBackpressureError as pushback:
+                    return self._wait_out(batch, taken, pushback)
+                taken += 1
+            try:
+                self.checkpoint(batch)
+            except SinkBackpressureError as pushback:  # the sink could not write the batch: all of it waits
+                return self._wait_out(batch, 0, pushback)
+        except Exception as exc:
+            self._failed(batch, exc)
+            return 0
+        self.stats.batches += 1
+        self.stats.messages += len(batch)
+        MESSAGES_CONSUMED.labels(component=self.component).inc(len(batch))
+        BATCHES_COMMITTED.labels(component=self.component).inc()
+        BATCH_SECONDS.labels(component=self.component).observe(time.perf_counter() - began)
+        return len(batch)
+
+    def _take(self, message: Message) -> None:
+        """Decode one message and add it to the sink; quarantine it when it cannot be decoded or is invalid."""
+        try:
+            event = self.decoder.decode(message)
+        except (CodecError, ValidationError) as exc:
+            kind = "decode" if isinstance(exc, CodecError) else "validate"
+            quarantine(
+                self.producer,
+                self.quarantine_topic,
+                raw_record(message),
+                stage=f"{self.decoder.stage}.{kind}",
+                error=exc,
+            )
+            self.stats.quarantined += 1
+            return
+        self.sink.add(raw_record(message, event))
+
+    def checkpoint(self, messages: Sequence[Message]) -> None:
+        """The commit order, the one place it is written: sink flush, producer flush, delivery check, commit."""
+        self.sink.flush()
+        self.producer.flush()
+        self.producer.raise_on_failures()
+        if messages:
+            self.consumer.commit(offsets=self._offsets(messages), asynchronous=False)
+
+    def _wait_out(self, batch: Sequence[Message], taken: int, pushback: SinkBackpressureError) -> int:
+        """Checkpoint what the sink took, rewind the rest, and wait before reading it again."""
+        done, rest = batch[:taken], batch[taken:]
+        if done:
+            self.checkpoint(done)
+            self.stats.messages += len(done)
+            MESSAGES_CONSUMED.labels(component=self.component).inc(len(done))
+        else:
+            self.sink.discard()
+        self._rewind(rest)
+        self.stats.parked_waits += 1
+        log.info(
+            "batch.parked",
+            component=self.component,
+            handled=len(done),
+            waiting=len(rest),
+            retry_after_s=pushback.retry_after,
+            reason=str(pushback),
+        )
+        self.stop_event.wait(pushback.retry_after)
+        return len(done)
+
+    def _failed(self, batch: Sequence[Message], exc: Exception) -> None:
+        self.stats.failures += 1
+        BATCH_FAILURES.labels(component=self.component).inc()
+        log.error(
+            "batch.failed",
+            component=self.component,
+            messages=len(batch),
+            error_class=type(exc).__name__,
+            error=str(exc)[:500],
+        )
+        self.sink.discard()
+        self._rewind(batch)
+        self.stop_event.wait(self.retry_backoff_s)
 
     def _consume(self) -> list[Message]:
         messages = self.consumer.consume(num_messages=self.batch_size, timeout=self.batch_timeout)
@@ -151,130 +300,37 @@ class ConsumerLoop:
             except KafkaException as exc:  # partition revoked meanwhile: its new owner starts at the commit
                 log.info("consumer.rewind_skipped", topic=topic, partition=partition, reason=str(exc))
 
-    def _commit_partial(self, batch: Sequence[Message], partial: PartialBatch) -> int:
-        """Commit the handled prefix, rewind the rest, and wait before trying it again."""
-        done, rest = batch[: partial.handled], batch[partial.handled :]
-        self.handler.flush()
-        self.producer.flush()
-        self.producer.raise_on_failures()
-        if done:
-            self.consumer.commit(offsets=self._offsets(done), asynchronous=False)
-            self.stats.messages += len(done)
-            MESSAGES_CONSUMED.labels(component=self.component).inc(len(done))
-        if rest:
-            self._rewind(rest)
-        self.stats.parked_waits += 1
-        log.info(
-            "batch.parked",
-            component=self.component,
-            handled=len(done),
-            waiting=len(rest),
-            retry_after_s=partial.retry_after,
-            reason=str(partial),
-        )
-        self.stop_event.wait(partial.retry_after)
-        return len(done)
 
-    def run_once(self) -> int:
-        """Process one batch; returns the number of messages handled (0 when idle)."""
-        batch = self._consume()
-        if not batch:
-            self.stats.idle_polls += 1
-            self.producer.poll(0)
-            return 0
-        began = time.perf_counter()
-        try:
-            try:
-                self.handler.process(batch)
-            except PartialBatch as partial:
-                return self._commit_partial(batch, partial)
-            self.handler.flush()
-            self.producer.flush()
-            self.producer.raise_on_failures()
-            self.consumer.commit(offsets=self._offsets(batch), asynchronous=False)
-        except Exception as exc:
-            self.stats.failures += 1
-            BATCH_FAILURES.labels(component=self.component).inc()
-            log.error(
-                "batch.failed",
-                component=self.component,
-                messages=len(batch),
-                error_class=type(exc).__name__,
-                error=str(exc)[:500],
-            )
-            self._rewind(batch)
-            self.stop_event.wait(self.retry_backoff_s)
-            return 0
-        self.stats.batches += 1
-        self.stats.messages += len(batch)
-        MESSAGES_CONSUMED.labels(component=self.component).inc(len(batch))
-        BATCHES_COMMITTED.labels(component=self.component).inc()
-        BATCH_SECONDS.labels(component=self.component).observe(time.perf_counter() - began)
-        return len(batch)
-
-    def run(self, *, idle_exit_s: float | None = None, max_messages: int | None = None) -> LoopStats:
-        """Loop until `stop_event` is set (or idle for `idle_exit_s` once partitions are assigned, or
-        `max_messages` handled), then close."""
-        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
-        log.info("worker.started", component=self.component, topics=self.topics)
-        idle_since = time.monotonic()
-        try:
-            while not self.stop_event.is_set():
-                handled = self.run_once()
-                now = time.monotonic()
-                if handled or not self.assigned.is_set():
-                    idle_since = now
-                elif idle_exit_s is not None and now - idle_since >= idle_exit_s:
-                    break
-                if max_messages is not None and self.stats.messages >= max_messages:
-                    break
-        finally:
-            self.close()
-        log.info("worker.stopped", component=self.component, batches=self.stats.batches, messages=self.stats.messages)
-        return self.stats
-
-    def on_close(self, release: Callable[[], None]) -> None:
-        """Release `release`'s resource when the loop closes (stores the worker opened)."""
-        self._releases.append(release)
-
-    def close(self) -> None:
-        try:
-            self.producer.close(30)
-        finally:
-            self.consumer.close()
-            for release in self._releases:
-                release()
-            self._releases.clear()
-
-
-H = TypeVar("H", bound=BatchHandler)
+S = TypeVar("S", bound=Sink[Any])
 
 
 def worker_loop(
-    settings: Settings,
+    kafka: KafkaConnection,
     *,
     component: str,
     group_id: str,
     topic: str,
+    quarantine_topic: str,
+    decoder: RecordDecoder[E],
+    sink_for: Callable[[ReliableProducer], S],
     batch_size: int,
-    handler_for: Callable[[ReliableProducer], H],
     max_poll_interval_ms: int | None = None,
-) -> tuple[ConsumerLoop, H]:
-    """A worker's loop: its own reliable producer, the handler built on it, and an at-least-once consumer."""
-    producer = ReliableProducer(settings)
-    handler = handler_for(producer)
+) -> tuple[ConsumerLoop[E], S]:
+    """A worker's loop: its own reliable producer, the sink built on it, and an at-least-once consumer."""
+    producer = ReliableProducer(kafka)
+    sink = sink_for(producer)
     overrides = {} if max_poll_interval_ms is None else {"max.poll.interval.ms": max_poll_interval_ms}
     loop = ConsumerLoop(
-        settings,
         component=component,
-        group_id=group_id,
+        consumer=make_consumer(kafka, group_id, **overrides),
         topics=[topic],
-        handler=handler,
+        decoder=decoder,
+        sink=sink,
         producer=producer,
+        quarantine_topic=quarantine_topic,
         batch_size=batch_size,
-        consumer=make_consumer(settings, group_id, **overrides),
     )
-    return loop, handler
+    return loop, sink
 
 
-__all__ = ["BatchHandler", "ConsumerLoop", "LoopStats", "PartialBatch", "worker_loop"]
+__all__ = ["ConsumerLoop", "LoopStats", "RecordDecoder", "raw_record", "worker_loop"]

@@ -7,9 +7,12 @@ producer, so the consumer commits the source offset only after the parked copy i
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from confluent_kafka import Message
 
+from sinks.base import SinkRecord
 from streams.kafka.headers import ErrorInfo, without_error_headers
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import DLQ_PARKED, QUARANTINED
@@ -27,32 +30,30 @@ def message_headers(message: Message) -> list[tuple[str, bytes | str | None]]:
     return list(headers)
 
 
-def error_info_for(message: Message, *, stage: str, error_class: str, detail: str, attempts: int = 1) -> ErrorInfo:
-    partition = message.partition()
-    offset = message.offset()
+def error_info_for(
+    record: SinkRecord[Any], *, stage: str, error_class: str, detail: str, attempts: int = 1
+) -> ErrorInfo:
+    """The error headers of `record` parked by `stage` for `error_class`."""
     return ErrorInfo(
         stage=stage,
         error_class=error_class,
         message=detail,
-        topic=message.topic() or "",
-        partition=partition if partition is not None else -1,
-        offset=offset if offset is not None else -1,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
         attempts=attempts,
     )
 
 
-def park(
-    producer: ReliableProducer,
-    topic: str,
-    message: Message,
-    info: ErrorInfo,
+def park(producer: ReliableProducer, topic: str, record: SinkRecord[Any], info: ErrorInfo) -> None:
+    """Send `record`'s raw key and value to `topic` with error headers (previous error headers replaced)."""
+    headers = without_error_headers(record.headers) + info.to_headers()
+    producer.send(topic, record.raw, key=record.key, headers=headers)
+
+
+def quarantine(
+    producer: ReliableProducer, topic: str, message: SinkRecord[Any], *, stage: str, error: Exception
 ) -> None:
-    """Send `message`'s raw key and value to `topic` with error headers (previous error headers replaced)."""
-    headers = without_error_headers(message_headers(message)) + info.to_headers()
-    producer.send(topic, message.value() or b"", key=message.key(), headers=headers)
-
-
-def quarantine(producer: ReliableProducer, topic: str, message: Message, *, stage: str, error: Exception) -> None:
     """Park an undecodable or invalid message in the quarantine topic."""
     error_class = type(error).__name__
     park(producer, topic, message, error_info_for(message, stage=stage, error_class=error_class, detail=str(error)))
@@ -61,9 +62,9 @@ def quarantine(producer: ReliableProducer, topic: str, message: Message, *, stag
         "message.quarantined",
         stage=stage,
         error_class=error_class,
-        topic=message.topic(),
-        partition=message.partition(),
-        offset=message.offset(),
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
         error=str(error)[:300],
     )
 
@@ -71,7 +72,7 @@ def quarantine(producer: ReliableProducer, topic: str, message: Message, *, stag
 def dead_letter(
     producer: ReliableProducer,
     topic: str,
-    message: Message,
+    message: SinkRecord[Any],
     *,
     stage: str,
     error_class: str,

@@ -15,7 +15,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from schemas.errors import DeliveryError
-from streams.settings import Settings
+from streams.kafka.connection import KafkaConnection
 
 RELIABLE_PRODUCER_CONF: dict[str, Any] = {
     "enable.idempotence": True,
@@ -63,8 +63,8 @@ def _report(error: KafkaError | None, message: Message) -> DeliveryReport:
 class ReliableProducer:
     """confluent-kafka producer configured for at-least-once, idempotent delivery."""
 
-    def __init__(self, settings: Settings, **overrides: Any) -> None:
-        self._producer = Producer(settings.kafka_config(**{**RELIABLE_PRODUCER_CONF, **overrides}))
+    def __init__(self, kafka: KafkaConnection, **overrides: Any) -> None:
+        self._producer = Producer(kafka.as_librdkafka_dict(**{**RELIABLE_PRODUCER_CONF, **overrides}))
         self.delivered = 0
         self.failed = 0
         self.errors: list[DeliveryReport] = []

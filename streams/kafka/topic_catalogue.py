@@ -1,16 +1,35 @@
-"""The topic catalogue: every memlane topic declared once with its partitions, retention and policies.
+"""The topic catalogue: every memlane topic declared once with its name, partitions, retention and policies.
 
-Names come from `Settings.topics`; this module owns what each topic is for and how it is configured.
-Provisioning (creating, comparing) lives in `streams.kafka.provision`.
+`TopicNames` is the `MEMLANE_TOPICS__*` section (one name per topic); `topic_catalogue` says what each topic
+is for and how it is configured. Provisioning (creating, comparing) lives in `streams.kafka.provision`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from streams.settings import Settings
+from pydantic import BaseModel
 
 DAY_MS = 24 * 3600 * 1000
+
+
+class TopicNames(BaseModel):
+    """Names of memlane's topics (`MEMLANE_TOPICS__TURNS=...`)."""
+
+    turns: str = "memlane.turns.v1"
+    skipped: str = "memlane.turns.skipped.v1"
+    requests: str = "memlane.extraction.requests.v1"
+    memories: str = "memlane.memories.v1"
+    dlq: str = "memlane.extraction.dlq.v1"
+    quarantine: str = "memlane.quarantine.v1"
+    usage: str = "memlane.usage.v1"
+
+    def prefixed(self, prefix: str) -> TopicNames:
+        """The same topics under `prefix` (a run's or a replay's own namespace)."""
+        return TopicNames(**{name: f"{prefix}{value}" for name, value in self.model_dump().items()})
+
+    def all(self) -> list[str]:
+        return list(self.model_dump().values())
 
 
 @dataclass(frozen=True)
@@ -36,12 +55,12 @@ class TopicSpec:
         }
 
 
-def topic_catalogue(settings: Settings) -> list[TopicSpec]:
+def topic_catalogue(
+    names: TopicNames, *, partitions: int, replication_factor: int = 1, min_insync_replicas: int = 1
+) -> list[TopicSpec]:
     """Every topic memlane owns, configured for this deployment."""
-    names = settings.topics
-    partitions = settings.broker.default_partitions
-    replicas = settings.topic_replication_factor
-    min_isr = min(settings.topic_min_insync_replicas, replicas)
+    replicas = replication_factor
+    min_isr = min(min_insync_replicas, replicas)
 
     def spec(name: str, purpose: str, days: int, parts: int = partitions) -> TopicSpec:
         return TopicSpec(
@@ -66,4 +85,4 @@ def topic_catalogue(settings: Settings) -> list[TopicSpec]:
     ]
 
 
-__all__ = ["DAY_MS", "TopicSpec", "topic_catalogue"]
+__all__ = ["DAY_MS", "TopicNames", "TopicSpec", "topic_catalogue"]

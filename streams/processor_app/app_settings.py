@@ -14,7 +14,7 @@ class ProcessorAppSettings(BaseModel):
     app_id: str = Field(default="memlane-processors", min_length=1)
     """Faust app id: the consumer group, and the prefix of the changelog and tick topics."""
     data_dir: Path | None = None
-    """Where the RocksDB tables live (default `<Settings.data_dir>/processors`); one per worker process."""
+    """Where the RocksDB tables live (default `<state dir>/processors`); one per worker process."""
     batch_size: int = Field(default=1000, ge=1)
     """Events taken per batch; outputs of a batch are awaited together before its states are written."""
     batch_within_s: float = Field(default=0.05, gt=0.0)

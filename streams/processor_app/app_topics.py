@@ -13,8 +13,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from schemas.errors import TopicError
 from streams.kafka.provision import wait_for_leaders
-from streams.processor_app.config import ProcessorAppSettings, ticks_topic_name
-from streams.settings import Settings
+from streams.processor_app.config import WorkerConfig, ticks_topic_name
 
 _TIMEOUT_S = 30.0
 
@@ -36,11 +35,11 @@ def require_zstd() -> None:
         raise ImportError("aiokafka cannot decode zstd-compressed turns without `cramjam`: install memlane[processors]")
 
 
-def prepare_topics(settings: Settings, app_settings: ProcessorAppSettings) -> int:
+def prepare_topics(config: WorkerConfig) -> int:
     """Checks the catalogue topics, creates the tick topic if missing; returns the turns topic's partitions."""
     require_zstd()
-    admin = AdminClient(settings.kafka_config())
-    topics = settings.topics
+    admin = AdminClient(config.ctx.kafka.as_librdkafka_dict())
+    topics, app_settings = config.ctx.topics, config.app
     needed = [topics.turns, topics.requests, topics.skipped, topics.quarantine]
     counts = partition_counts(admin, needed)
     missing = [name for name in needed if name not in counts]
@@ -50,9 +49,9 @@ def prepare_topics(settings: Settings, app_settings: ProcessorAppSettings) -> in
     ticks = ticks_topic_name(app_settings)
     existing = partition_counts(admin, [ticks]).get(ticks)
     if existing is None:
-        config = {"retention.ms": str(int(app_settings.ticks_retention_s * 1000)), "cleanup.policy": "delete"}
+        ticks_config = {"retention.ms": str(int(app_settings.ticks_retention_s * 1000)), "cleanup.policy": "delete"}
         new = NewTopic(
-            ticks, num_partitions=partitions, replication_factor=settings.topic_replication_factor, config=config
+            ticks, num_partitions=partitions, replication_factor=config.replication_factor, config=ticks_config
         )
         for future in admin.create_topics([new], operation_timeout=_TIMEOUT_S).values():
             try:

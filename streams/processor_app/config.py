@@ -7,7 +7,8 @@ The stage thresholds stay in `Settings.processors`
 group and the prefix of its changelog and tick topics), where RocksDB lives, batching, the tick timer,
 commits and the consumer session.
 
-`faust_options()` renders the `faust.App` keyword arguments. Choices fixed here:
+`WorkerConfig` is everything one worker process is given (the composition root builds it from the
+settings); `faust_options()` renders the `faust.App` keyword arguments. Choices fixed here:
 
 * `processing_guarantee="at_least_once"`: outputs are deterministic (ids and contents derive from the
   turns), so redelivery repeats identical records that consumers deduplicate by id. Faust's
@@ -19,27 +20,40 @@ commits and the consumer session.
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from faust.auth import SASLCredentials, SSLCredentials
 from faust.types.auth import CredentialsT
 
+from processors.dedupe import MemoryLookup, TurnEmbedder
+from processors.stage_settings import ProcessorSettings
 from schemas.errors import ConfigError
+from streams.kafka.connection import KafkaConnection
+from streams.kafka.context import StreamContext
 from streams.processor_app.app_settings import ProcessorAppSettings
-from streams.settings import Settings
 
 
-def table_dir(settings: Settings, app_settings: ProcessorAppSettings) -> Path:
-    """The directory this worker's RocksDB tables live in."""
-    return (app_settings.data_dir or settings.data_dir / "processors").resolve()
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What one processors worker is given: the stream context, its two settings sections, where its tables
+    live, the replication factor of the topics it creates, and the dedupe stage's embedder and memory lookup."""
+
+    ctx: StreamContext
+    stages: ProcessorSettings
+    app: ProcessorAppSettings
+    table_dir: Path
+    replication_factor: int = 1
+    embedder: TurnEmbedder | None = None
+    memories: MemoryLookup | None = None
 
 
 def ticks_topic_name(app_settings: ProcessorAppSettings) -> str:
     return f"{app_settings.app_id}-ticks"
 
 
-def broker_credentials(settings: Settings) -> CredentialsT | None:
+def broker_credentials(settings: KafkaConnection) -> CredentialsT | None:
     """Faust credentials for the security settings librdkafka clients use (None for PLAINTEXT)."""
     protocol = settings.security_protocol
     if protocol == "PLAINTEXT":
@@ -68,20 +82,21 @@ def broker_credentials(settings: Settings) -> CredentialsT | None:
     )
 
 
-def faust_options(settings: Settings, app_settings: ProcessorAppSettings, partitions: int) -> dict[str, Any]:
+def faust_options(config: WorkerConfig, partitions: int) -> dict[str, Any]:
     """Keyword arguments of `faust.App` for this deployment (`partitions`: those of the turns topic)."""
-    servers = [server.strip() for server in settings.kafka_bootstrap.split(",") if server.strip()]
+    kafka, app_settings = config.ctx.kafka, config.app
+    servers = kafka.servers
     if not servers:
         raise ConfigError("MEMLANE_KAFKA_BOOTSTRAP names no server")
     session = app_settings.session_timeout_s
     options: dict[str, Any] = {
         "broker": [f"kafka://{server}" for server in servers],
-        "broker_client_id": settings.client_id,
+        "broker_client_id": kafka.client_id,
         "store": "rocksdb://",
-        "datadir": str(table_dir(settings, app_settings)),
+        "datadir": str(config.table_dir),
         "autodiscover": False,
         "topic_partitions": partitions,
-        "topic_replication_factor": settings.topic_replication_factor,
+        "topic_replication_factor": config.replication_factor,
         "topic_disable_leader": True,
         "processing_guarantee": "at_least_once",
         "broker_commit_every": app_settings.commit_every,
@@ -98,16 +113,10 @@ def faust_options(settings: Settings, app_settings: ProcessorAppSettings, partit
         "web_port": app_settings.web_port,
         "web_bind": "127.0.0.1",
     }
-    credentials = broker_credentials(settings)
+    credentials = broker_credentials(kafka)
     if credentials is not None:
         options["broker_credentials"] = credentials
     return options
 
 
-__all__ = [
-    "ProcessorAppSettings",
-    "broker_credentials",
-    "faust_options",
-    "table_dir",
-    "ticks_topic_name",
-]
+__all__ = ["ProcessorAppSettings", "WorkerConfig", "broker_credentials", "faust_options", "ticks_topic_name"]

@@ -34,8 +34,8 @@ from typing import Any
 from confluent_kafka import TopicPartition
 
 from schemas.errors import MemlaneError
+from streams.kafka.connection import KafkaConnection
 from streams.kafka.consumer import make_consumer
-from streams.settings import Settings
 
 
 class Admission(enum.Enum):
@@ -151,7 +151,7 @@ def install_ack_filter(consumer: Any, guard: OffsetGuard) -> None:
 
 
 def present_offsets(
-    settings: Settings, topic: str, partition: int, start: int, end: int, *, timeout_s: float = 10.0
+    kafka: KafkaConnection, topic: str, partition: int, start: int, end: int, *, timeout_s: float = 10.0
 ) -> set[int]:
     """Offsets in [start, end] of `topic`/`partition` that hold a record, read from the broker (blocking).
 
@@ -159,7 +159,7 @@ def present_offsets(
     deliver: transaction markers and compacted-away records.
     """
     consumer = make_consumer(
-        settings, f"memlane-offset-probe-{uuid.uuid4().hex[:12]}", **{"isolation.level": "read_uncommitted"}
+        kafka, f"memlane-offset-probe-{uuid.uuid4().hex[:12]}", **{"isolation.level": "read_uncommitted"}
     )
     present: set[int] = set()
     try:
@@ -180,10 +180,10 @@ def present_offsets(
         consumer.close()
 
 
-def resume_positions(settings: Settings, group_id: str, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+def resume_positions(kafka: KafkaConnection, group_id: str, topic: str, partitions: Iterable[int]) -> dict[int, int]:
     """Where the group resumes each partition: its committed offset (at least the log start); blocking."""
     wanted = sorted(set(partitions))
-    consumer = make_consumer(settings, group_id)
+    consumer = make_consumer(kafka, group_id)
     try:
         committed = consumer.committed([TopicPartition(topic, p) for p in wanted], timeout=30)
         positions: dict[int, int] = {}

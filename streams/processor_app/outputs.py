@@ -19,8 +19,8 @@ from processors.pipeline import Decision
 from schemas.codec import EventCodec
 from schemas.events import ExtractionRequest, SkipRecord
 from streams.kafka.headers import ErrorInfo, without_error_headers
+from streams.kafka.topic_catalogue import TopicNames
 from streams.metrics import QUARANTINED, REQUESTS_OUT, TOKENS_FORWARDED, TURNS_SKIPPED
-from streams.settings import TopicNames
 
 log = structlog.get_logger(__name__)
 

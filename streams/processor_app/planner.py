@@ -29,10 +29,10 @@ from schemas.codec import EventCodec
 from schemas.errors import CodecError, ValidationError
 from schemas.events import ConversationTurn
 from streams.kafka.headers import ErrorInfo
+from streams.kafka.topic_catalogue import TopicNames
 from streams.processor_app.envelope import StoredState
 from streams.processor_app.outputs import STAGE, Output, decision_outputs, quarantine_output
 from streams.processor_app.schedule import due_at
-from streams.settings import TopicNames
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,10 @@ import structlog
 from faust.streams import Stream, _current_event
 from faust.types import TP, EventT, StreamT
 
-from processors.dedupe import Embedder, HashingEmbedder, MemoryLookup
 from processors.pipeline import TurnProcessor
-from schemas.codec import codec_for
 from schemas.errors import DeliveryError
 from streams.metrics import OFFSET_GAPS, TOKENS_SEEN, TURNS_IN
-from streams.processor_app.config import ProcessorAppSettings, faust_options, ticks_topic_name
+from streams.processor_app.config import WorkerConfig, faust_options, ticks_topic_name
 from streams.processor_app.envelope import StoredState, pending_window
 from streams.processor_app.offset_guard import (
     Admission,
@@ -64,7 +62,6 @@ from streams.processor_app.outputs import Output, OutputRole, count_delivered, t
 from streams.processor_app.planner import BatchPlanner, Item, Tick, TurnMessage
 from streams.processor_app.schedule import PendingIndex, Silence, deadline
 from streams.processor_app.state_table import add_confirmed_table
-from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -89,58 +86,29 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes | str | None], ...]:
     return tuple((str(key), value) for key, value in pairs)
 
 
-def dedupe_sources(
-    settings: Settings, app_settings: ProcessorAppSettings
-) -> tuple[Embedder | None, MemoryLookup | None]:
-    """The dedupe stage's embedder and, with the model embedder and a Qdrant server, the memory lookup.
-
-    The embedded Qdrant shard belongs to the sink process, so existing memories are only consulted
-    through a server (`MEMLANE_QDRANT_URL`); otherwise near-duplicates are checked against recent turns.
-    """
-    if app_settings.embedder == "none":
-        return None, None
-    if app_settings.embedder == "hashing":
-        return HashingEmbedder(), None
-    from sinks.embeddings import build_embedder
-
-    model = build_embedder(settings.sinks, ollama_url=settings.ollama_url)
-    if not settings.qdrant_url:
-        return model, None
-    from sinks.memory_store import open_memory_store
-    from sinks.memory_store.lookup import MemoryStoreLookup
-
-    return model, MemoryStoreLookup(open_memory_store(settings, embedder=model))
-
-
 class ProcessorRuntime:
     """The Faust app, its topics and table, and the agent and timer wiring the pure stages to them."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        app_settings: ProcessorAppSettings,
-        *,
-        partitions: int,
-        idle_exit_s: float | None = None,
-    ) -> None:
-        self.settings = settings
+    def __init__(self, config: WorkerConfig, *, partitions: int, idle_exit_s: float | None = None) -> None:
+        app_settings, topics = config.app, config.ctx.topics
+        self.config = config
+        self.kafka = config.ctx.kafka
+        self.stages = config.stages
         self.app_settings = app_settings
         self.idle_exit_s = idle_exit_s
         self.drain_flush_s = app_settings.drain_flush_s or (idle_exit_s / 2.0 if idle_exit_s else None)
-        self.turns_topic = settings.topics.turns
+        self.turns_topic = topics.turns
         self.ticks_topic = ticks_topic_name(app_settings)
-        embedder, memories = dedupe_sources(settings, app_settings)
         processor = TurnProcessor(
-            settings.processors, embedder=embedder, memories=memories, source_topic=self.turns_topic
+            config.stages, embedder=config.embedder, memories=config.memories, source_topic=self.turns_topic
         )
-        codec = codec_for(settings.schema_registry_url, settings.schema_registry_config())
-        self.planner = BatchPlanner(processor, codec, settings.topics)
+        self.planner = BatchPlanner(processor, config.ctx.codec, topics)
         self.index = PendingIndex()
         self.guard = OffsetGuard(self.turns_topic)
         self.last_turn_at: float | None = None
         self.stopping = False
 
-        app = faust.App(app_settings.app_id, **faust_options(settings, app_settings, partitions))
+        app = faust.App(app_settings.app_id, **faust_options(config, partitions))
         self.app = app
         raw: dict[str, Any] = {
             "key_type": bytes,
@@ -150,7 +118,7 @@ class ProcessorRuntime:
         }
         self.source = app.topic(self.turns_topic, self.ticks_topic, partitions=partitions, allow_empty=True, **raw)
         self.ticks = app.topic(self.ticks_topic, partitions=partitions, **raw)
-        self.outputs = {role: app.topic(topic_for(role, settings.topics), **raw) for role in OutputRole}
+        self.outputs = {role: app.topic(topic_for(role, topics), **raw) for role in OutputRole}
         self.table = add_confirmed_table(
             app,
             TABLE_NAME,
@@ -194,7 +162,7 @@ class ProcessorRuntime:
         }
         if unknown:
             group = self.app_settings.app_id
-            positions = await asyncio.to_thread(resume_positions, self.settings, group, self.turns_topic, unknown)
+            positions = await asyncio.to_thread(resume_positions, self.kafka, group, self.turns_topic, unknown)
             self.guard.start(positions)
             log.info("processors.resume_positions", positions=positions)
         admitted: list[EventT[bytes]] = []
@@ -218,9 +186,7 @@ class ProcessorRuntime:
 
     async def _seek_back(self, partition: int, missing: int, seen_after: int) -> None:
         """Offsets `missing`..`seen_after`-1 never reached the agent: read them again, or step over non-records."""
-        present = await asyncio.to_thread(
-            present_offsets, self.settings, self.turns_topic, partition, missing, seen_after
-        )
+        present = await asyncio.to_thread(present_offsets, self.kafka, self.turns_topic, partition, missing, seen_after)
         target = missing
         if missing not in present:
             target = self.guard.mark_absent(partition, set(range(missing, seen_after)) - present)
@@ -240,7 +206,7 @@ class ProcessorRuntime:
             due=lambda partition: self.index.due(partition, self.drain_flush_s),
         )
         await self._deliver(plan.outputs)
-        settings = self.settings.processors
+        settings = self.stages
         for conversation, stored in plan.states.items():
             with _bound(anchors[stored.partition]):
                 self.table[conversation.encode("utf-8")] = stored.to_bytes()
@@ -273,7 +239,7 @@ class ProcessorRuntime:
         if not wanted:
             return
         found: dict[int, dict[str, Silence]] = {p: {} for p in wanted}
-        now, settings = self.index.now(), self.settings.processors
+        now, settings = self.index.now(), self.stages
         for key, raw in self.table.items():
             window = pending_window(raw) if isinstance(raw, bytes) else None
             if window is not None and window.partition in wanted and isinstance(key, bytes):

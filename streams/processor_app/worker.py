@@ -14,32 +14,26 @@ import structlog
 
 from schemas.errors import MemlaneError
 from streams.processor_app.app_topics import prepare_topics
-from streams.processor_app.config import ProcessorAppSettings, table_dir
+from streams.processor_app.config import WorkerConfig
 from streams.processor_app.runtime import ProcessorRuntime
-from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
-def run_worker(
-    settings: Settings,
-    app_settings: ProcessorAppSettings | None = None,
-    *,
-    idle_exit_s: float | None = None,
-) -> None:
+def run_worker(config: WorkerConfig, *, idle_exit_s: float | None = None) -> None:
     """Runs one processors worker until it is stopped (or idle for `idle_exit_s`)."""
-    app_settings = app_settings or settings.processor_app
-    partitions = prepare_topics(settings, app_settings)
-    table_dir(settings, app_settings).mkdir(parents=True, exist_ok=True)
+    app_settings = config.app
+    partitions = prepare_topics(config)
+    config.table_dir.mkdir(parents=True, exist_ok=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    runtime = ProcessorRuntime(settings, app_settings, partitions=partitions, idle_exit_s=idle_exit_s)
+    runtime = ProcessorRuntime(config, partitions=partitions, idle_exit_s=idle_exit_s)
     log.info(
         "processors.starting",
         app_id=app_settings.app_id,
-        turns=settings.topics.turns,
+        turns=config.ctx.topics.turns,
         partitions=partitions,
-        data_dir=str(table_dir(settings, app_settings)),
+        data_dir=str(config.table_dir),
         idle_exit_s=idle_exit_s,
         drain_flush_s=runtime.drain_flush_s,
     )

@@ -13,7 +13,6 @@ A protocol module subclasses `StubServer` and implements `dispatch(request) -> O
 from __future__ import annotations
 
 import contextlib
-import logging
 import select
 import socket
 import socketserver
@@ -25,10 +24,12 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
+import structlog
+
 from streams.testing.replies import Hang, Outcome, Reply, Reset, StubRequest
 from streams.testing.script import StubScript, StubStats
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 KindT = TypeVar("KindT", bound=str)
 _JOIN_SECONDS = 10.0
@@ -77,7 +78,7 @@ class _HTTPServer(ThreadingHTTPServer):
         for worker in workers:
             worker.join(_JOIN_SECONDS)
             if worker.is_alive():
-                log.warning("%s: a connection thread did not finish within %ss", self.owner.name, _JOIN_SECONDS)
+                log.warning("stub.thread_not_joined", server=self.owner.name, wait_s=_JOIN_SECONDS)
 
     def shutdown_request(self, request: Any) -> None:
         with self._conn_lock:
@@ -85,7 +86,7 @@ class _HTTPServer(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("%s: connection from %s ended with an error", self.owner.name, client_address, exc_info=True)
+        log.debug("stub.connection_error", server=self.owner.name, client=str(client_address), exc_info=True)
 
     def abort_connections(self) -> None:
         with self._conn_lock:
@@ -105,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s: " + format, self.server.owner.name, *args)
+        log.debug("stub.request", server=self.server.owner.name, line=format % args)
 
     def do_GET(self) -> None:
         self._handle()
@@ -129,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             outcome = owner.dispatch(request)
         except Exception as exc:
-            log.exception("%s: dispatch of %s %s failed", owner.name, self.command, path)
+            log.exception("stub.dispatch_failed", server=owner.name, method=self.command, path=path)
             outcome = owner.error_reply(500, f"fake server bug: {exc!r}")
         if not outcome.gated:
             self._emit(outcome, request)

@@ -1,66 +1,43 @@
 """Fallback consumer: drains the dead-letter topic to Claude; what it cannot handle now stays parked.
 
-For each parked request, in order per partition:
+A `Sink` over the consumer loop. For each parked request, in order per partition, what happens follows
+the policy table (`processors.extraction.policy`, column `fallback`):
 
-- Claude answers: a MemoryBatch (`extractor=claude`) and the usage records are produced, then the DLQ
-  offset is committed.
-- Claude is unavailable (no key, budget spent, down, overloaded, rate limited beyond the backoff, auth
-  failure): nothing more is committed; the handled prefix is, and the worker waits
-  `fallback_park_cooldown_s` before trying the same request again. Parked requests stay in the DLQ,
-  counted by `memlane dlq status`, and `memlane dlq redrive` can send them back to extraction.
-- Claude answered but the answer was unusable (invalid JSON, schema violation, low confidence): the
-  request is parked again at the DLQ's tail with one more attempt, up to `MAX_ATTEMPTS`; after that,
-  or for a request Claude rejects as bad, it goes to quarantine. Either way it stays accounted for.
+- Claude answers: its MemoryBatch (`extractor=claude`) and usage records are produced (`memory_delivery`),
+  and the DLQ offset is committed with the loop's checkpoint.
+- `wait` (Claude unavailable: no key, budget spent, down, overloaded, rate limited beyond the backoff, auth
+  failure): `add` raises `SinkBackpressureError`; the loop commits the requests handled before it and waits
+  `fallback_park_cooldown_s` before trying the same request again. Parked requests stay in the DLQ, counted
+  by `memlane dlq status`, and `memlane dlq redrive` can send them back to extraction.
+- `repark` (Claude answered but the answer was unusable): the request is parked again at the DLQ's tail
+  with one more attempt, up to `MAX_ATTEMPTS`; after that it goes to quarantine.
+- `quarantine` (Claude rejects the request as bad): to quarantine. Either way it stays accounted for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
-from confluent_kafka import Message
 
-from processors.extraction import (
-    DailyBudget,
-    ErrorClass,
-    Extractor,
-    SourcePosition,
-    build_batch,
-    build_fallback,
-    usage_of,
-)
-from schemas.codec import EventCodec, codec_for
-from schemas.errors import CodecError, ExtractionError
+from processors.extraction import Extractor, usage_of
+from processors.extraction.extraction_settings import ExtractionSettings
+from processors.extraction.policy import FallbackAction, policy_of
+from schemas.errors import ExtractionError, SinkBackpressureError
 from schemas.events import ExtractionRequest
-from sinks.blobstore import BlobStore
+from sinks.base import Sink, SinkRecord
+from streams.kafka.context import StreamContext
 from streams.kafka.headers import ErrorInfo
-from streams.kafka.loop import ConsumerLoop, PartialBatch, worker_loop
-from streams.kafka.parking import error_info_for, message_headers, park, quarantine
+from streams.kafka.loop import ConsumerLoop, RecordDecoder, worker_loop
+from streams.kafka.parking import error_info_for, park, quarantine
 from streams.kafka.producer import ReliableProducer
-from streams.metrics import EXTRACTIONS, FALLBACK
-from streams.settings import Settings
-from streams.windows import window_sha256
-from streams.workers.extract import max_poll_interval_ms, memory_key, publish_usage
+from streams.metrics import FALLBACK
+from streams.workers.memory_delivery import deliver_memories, max_poll_interval_ms, publish_usage
 
 log = structlog.get_logger(__name__)
 
+COMPONENT = "fallback"
 MAX_ATTEMPTS = 5
-WAIT_FOR_SERVICE = frozenset(
-    {
-        ErrorClass.TIMEOUT,
-        ErrorClass.CONNECTION_REFUSED,
-        ErrorClass.SERVER_ERROR,
-        ErrorClass.OVERLOADED,
-        ErrorClass.RATE_LIMITED,
-        ErrorClass.BUDGET_EXHAUSTED,
-        ErrorClass.NO_API_KEY,
-        ErrorClass.AUTH_ERROR,
-        ErrorClass.CIRCUIT_OPEN,
-        ErrorClass.MODEL_NOT_FOUND,
-    }
-)
-UNUSABLE_ANSWER = frozenset({ErrorClass.INVALID_JSON, ErrorClass.SCHEMA_VIOLATION, ErrorClass.LOW_CONFIDENCE})
 
 
 @dataclass
@@ -71,62 +48,45 @@ class FallbackCounts:
     waits: int = 0
 
 
-class FallbackHandler:
-    """Handles DLQ messages with the Claude extractor; raises `PartialBatch` to park on an unavailable Claude."""
+class FallbackSink(Sink[ExtractionRequest]):
+    """Extracts each DLQ request with Claude; pushes back (`SinkBackpressureError`) while Claude is unavailable."""
 
     def __init__(
-        self, settings: Settings, extractor: Extractor, producer: ReliableProducer, *, codec: EventCodec | None = None
+        self, ctx: StreamContext, extractor: Extractor, producer: ReliableProducer, *, park_cooldown_s: float
     ) -> None:
-        self.settings = settings
+        self.ctx = ctx
         self.extractor = extractor
         self.producer = producer
-        self.codec = codec or codec_for(settings.schema_registry_url, settings.schema_registry_config())
+        self.park_cooldown_s = park_cooldown_s
         self.counts = FallbackCounts()
 
-    def process(self, batch: Sequence[Message]) -> None:
-        topics = self.settings.topics
-        for index, message in enumerate(batch):
-            try:
-                request = self.codec.decode(message.value() or b"", ExtractionRequest, topics.dlq)
-            except CodecError as exc:
-                quarantine(self.producer, topics.quarantine, message, stage="fallback.decode", error=exc)
-                self.counts.quarantined += 1
-                continue
-            origin = ErrorInfo.from_headers(message_headers(message))
-            try:
-                outcome = self.extractor.extract(request)
-            except ExtractionError as error:
-                publish_usage(self.producer, self.codec, self.settings.topics.usage, request, usage_of(error))
-                if error.error_class in WAIT_FOR_SERVICE:
-                    self.counts.waits += 1
-                    FALLBACK.labels(outcome="parked").inc()
-                    raise PartialBatch(
-                        index, self.settings.extraction.fallback_park_cooldown_s, f"claude: {error.error_class}"
-                    ) from error
-                self._repark_or_quarantine(message, origin, error)
-                continue
-            source = SourcePosition(
-                topic=origin.topic if origin else message.topic() or topics.dlq,
-                partition=origin.partition if origin else message.partition() or 0,
-                offset=origin.offset if origin else message.offset() or 0,
-                turn_topic=request.source_topic or topics.turns,
-                window_blob=window_sha256(request),
-            )
-            memory_batch = build_batch(request, outcome, source)
-            key = memory_key(request)
-            self.producer.send(topics.memories, self.codec.encode(memory_batch, topics.memories), key=key)
-            publish_usage(self.producer, self.codec, self.settings.topics.usage, request, outcome.usage)
-            self.counts.extracted += 1
-            FALLBACK.labels(outcome="extracted").inc()
-            EXTRACTIONS.labels(extractor=outcome.extractor, outcome="success").inc()
+    def add(self, record: SinkRecord[ExtractionRequest]) -> None:
+        request = record.value
+        try:
+            outcome = self.extractor.extract(request)
+        except ExtractionError as error:
+            publish_usage(self.producer, self.ctx, request, usage_of(error))
+            action = policy_of(error.error_class).fallback
+            if action is FallbackAction.WAIT:
+                self.counts.waits += 1
+                FALLBACK.labels(outcome="parked").inc()
+                raise SinkBackpressureError(f"claude: {error.error_class}", retry_after=self.park_cooldown_s) from error
+            self._repark_or_quarantine(record, error, action)
+            return
+        deliver_memories(self.producer, self.ctx, record, outcome)
+        self.counts.extracted += 1
+        FALLBACK.labels(outcome="extracted").inc()
 
-    def _repark_or_quarantine(self, message: Message, origin: ErrorInfo | None, error: ExtractionError) -> None:
-        topics = self.settings.topics
+    def _repark_or_quarantine(
+        self, record: SinkRecord[ExtractionRequest], error: ExtractionError, action: FallbackAction
+    ) -> None:
+        topics = self.ctx.topics
+        origin = ErrorInfo.from_headers(record.headers)
         attempts = (origin.attempts if origin else 1) + 1
-        if error.error_class in UNUSABLE_ANSWER and attempts <= MAX_ATTEMPTS:
-            base = origin or error_info_for(message, stage="fallback", error_class="", detail="")
+        if action is FallbackAction.REPARK and attempts <= MAX_ATTEMPTS:
+            base = origin or error_info_for(record, stage=COMPONENT, error_class="", detail="")
             info = ErrorInfo(
-                stage="fallback",
+                stage=COMPONENT,
                 error_class=str(error.error_class),
                 message=str(error),
                 topic=base.topic,
@@ -134,45 +94,47 @@ class FallbackHandler:
                 offset=base.offset,
                 attempts=attempts,
             )
-            park(self.producer, topics.dlq, message, info)
+            park(self.producer, topics.dlq, record, info)
             self.counts.reparked += 1
             FALLBACK.labels(outcome="reparked").inc()
             return
-        quarantine(self.producer, topics.quarantine, message, stage="fallback", error=error)
+        quarantine(self.producer, topics.quarantine, record, stage=COMPONENT, error=error)
         self.counts.quarantined += 1
         FALLBACK.labels(outcome="quarantined").inc()
 
-    def flush(self) -> None:
-        """Nothing to flush: every output goes through the loop's producer."""
+    def close(self) -> None:
+        self.extractor.close()
 
 
-def build_loop(settings: Settings, extractor: Extractor | None = None) -> tuple[ConsumerLoop, FallbackHandler]:
-    ex = settings.extraction
-    blobs = BlobStore(settings.blob_dir)
-    # the daily budget survives restarts and is shared by the fallback workers of this state directory
-    budget = DailyBudget(ex.daily_token_budget, state_path=settings.data_dir / "claude-budget.json")
-    chosen = extractor or build_fallback(settings, blobs=blobs, budget=budget)
-    loop, handler = worker_loop(
-        settings,
-        component="fallback",
-        group_id=ex.fallback_group_id,
-        topic=settings.topics.dlq,
-        batch_size=ex.fallback_batch_size,
-        handler_for=lambda producer: FallbackHandler(settings, chosen, producer),
+def build_loop(
+    ctx: StreamContext, settings: ExtractionSettings, extractor: Extractor
+) -> tuple[ConsumerLoop[ExtractionRequest], FallbackSink]:
+    """The fallback consumer's loop over `extractor` (closed with the loop)."""
+    return worker_loop(
+        ctx.kafka,
+        component=COMPONENT,
+        group_id=settings.fallback_group_id,
+        topic=ctx.topics.dlq,
+        quarantine_topic=ctx.topics.quarantine,
+        decoder=RecordDecoder(ExtractionRequest, ctx.codec, stage=COMPONENT),
+        sink_for=lambda producer: FallbackSink(
+            ctx, extractor, producer, park_cooldown_s=settings.fallback_park_cooldown_s
+        ),
+        batch_size=settings.fallback_batch_size,
         max_poll_interval_ms=max_poll_interval_ms(
-            ex.fallback_batch_size, 1, ex.request_timeout_s, attempts=ex.backoff_attempts
+            settings.fallback_batch_size, 1, settings.request_timeout_s, attempts=settings.backoff_attempts
         ),
     )
-    loop.on_close(blobs.close)
-    return loop, handler
 
 
-def run(settings: Settings, *, idle_exit_s: float | None = None, extractor: Extractor | None = None) -> FallbackCounts:
+def run(
+    ctx: StreamContext, settings: ExtractionSettings, extractor: Extractor, *, idle_exit_s: float | None = None
+) -> FallbackCounts:
     """Run the fallback consumer until stopped (or idle for `idle_exit_s`)."""
-    loop, handler = build_loop(settings, extractor)
-    close = getattr(handler.extractor, "close", None)
-    loop.serve(idle_exit_s=idle_exit_s, on_close=close if callable(close) else None)
-    return handler.counts
+    loop, sink = build_loop(ctx, settings, extractor)
+    loop.serve(idle_exit_s=idle_exit_s)
+    sink.counts.quarantined += loop.stats.quarantined
+    return sink.counts
 
 
-__all__ = ["MAX_ATTEMPTS", "FallbackCounts", "FallbackHandler", "build_loop", "run"]
+__all__ = ["COMPONENT", "MAX_ATTEMPTS", "FallbackCounts", "FallbackSink", "build_loop", "run"]

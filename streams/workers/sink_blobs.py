@@ -1,49 +1,39 @@
 """Blob sink: keeps the raw extraction windows that memories point to (`extraction.requests` -> blob store).
 
-For every `ExtractionRequest` it stores `window_document(request)` (media type `WINDOW_MEDIA_TYPE`)
-in the zstd content-addressed blob store, with the request id as referrer, so the sha256 a memory's
-`lineage.window_blob` names can be fetched back in slices. Content addressing makes it idempotent:
-a replayed request puts the same bytes under the same key, and the store keeps them once.
+A `Sink` over the consumer loop. For every `ExtractionRequest` it stores `window_document(request)` (media
+type `WINDOW_MEDIA_TYPE`) in the zstd content-addressed blob store, with the request id as referrer, so the
+sha256 a memory's `lineage.window_blob` names can be fetched back in slices. Content addressing makes it
+idempotent: a replayed request puts the same bytes under the same key, and the store keeps them once.
 
-Each blob the sink touches (the window, and the offloaded turn contents the window refers to when
-they live in the same store) also gets the referrer `tenant:<tenant_id>` (`sinks.search.tenancy`): the search service
+Each blob the sink touches (the window, and the offloaded turn contents the window refers to when they live
+in the same store) also gets the referrer `tenant:<tenant_id>` (`sinks.search.tenancy`): the search service
 shows a tenant only blobs carrying its marker, and GC keeps them while the marker stays.
 
-`BlobStore.put` is durable when it returns (fsynced object, synchronous SQLite index), so `flush()`
-has nothing left to do before `streams.kafka.loop` commits. Undecodable requests go to quarantine.
+`BlobStore.put` is durable when it returns (fsynced object, synchronous SQLite index), so `flush()` has
+nothing left to do before the loop commits. Undecodable or unusable requests go to quarantine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
-from confluent_kafka import Message
 
-from schemas.codec import EventCodec, codec_for
-from schemas.errors import CodecError, ValidationError
+from schemas.errors import ValidationError
 from schemas.events import ExtractionRequest
+from sinks.base import Sink, SinkRecord
 from sinks.blobstore import BlobStore
+from sinks.blobstore.windows import WINDOW_MEDIA_TYPE, window_document
 from sinks.search.tenancy import tenant_referrer
-from streams.kafka.loop import ConsumerLoop, worker_loop
-from streams.kafka.parking import quarantine
-from streams.kafka.producer import ReliableProducer
+from streams.kafka.context import StreamContext
+from streams.kafka.loop import ConsumerLoop, RecordDecoder, worker_loop
 from streams.metrics import BLOBS_WRITTEN
-from streams.settings import Settings
-from streams.windows import WINDOW_MEDIA_TYPE, window_document
 
 log = structlog.get_logger(__name__)
 
-GROUP_ID = "memlane-sink-blobs"
-BATCH_SIZE = 200
 COMPONENT = "sink-blobs"
+STAGE = "sink_blobs"
 _MAX_REFERRER = 512
-
-
-def blob_store_for(settings: Settings) -> BlobStore:
-    """The blob store every component shares: `<data_dir>/blobs`."""
-    return BlobStore(settings.blob_dir)
 
 
 @dataclass
@@ -62,35 +52,16 @@ def check_request(request: ExtractionRequest) -> None:
         raise ValidationError("request has no usable tenant_id", field="tenant_id")
 
 
-class BlobSinkHandler:
-    """Stores the window of every decoded request; the blob store's writes are durable on return."""
+class BlobSink(Sink[ExtractionRequest]):
+    """Stores the window of every request; the blob store's writes are durable on return."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        blobs: BlobStore,
-        producer: ReliableProducer,
-        *,
-        codec: EventCodec | None = None,
-    ) -> None:
-        self.settings = settings
+    def __init__(self, blobs: BlobStore, *, owns_store: bool = True) -> None:
         self.blobs = blobs
-        self.producer = producer
-        self.codec = codec or codec_for(settings.schema_registry_url, settings.schema_registry_config())
+        self.owns_store = owns_store
         self.counts = BlobSinkCounts()
 
-    def process(self, batch: Sequence[Message]) -> None:
-        topics = self.settings.topics
-        for message in batch:
-            try:
-                request = self.codec.decode(message.value() or b"", ExtractionRequest, topics.requests)
-                check_request(request)
-            except (CodecError, ValidationError) as exc:
-                stage = "sink_blobs.decode" if isinstance(exc, CodecError) else "sink_blobs.validate"
-                quarantine(self.producer, topics.quarantine, message, stage=stage, error=exc)
-                self.counts.quarantined += 1
-                continue
-            self.store_window(request)
+    def add(self, record: SinkRecord[ExtractionRequest]) -> None:
+        self.store_window(record.value)
 
     def store_window(self, request: ExtractionRequest) -> str:
         """Put the request's window (and mark its offloaded contents) for its tenant; returns the sha256."""
@@ -111,49 +82,42 @@ class BlobSinkHandler:
                 self.counts.content_refs += 1
         return result.sha256
 
-    def flush(self) -> None:
-        """Nothing to do: `BlobStore.put` fsyncs the object and commits the index before it returns."""
+    def close(self) -> None:
+        if self.owns_store:
+            self.blobs.close()
 
 
 def build_loop(
-    settings: Settings,
-    blobs: BlobStore | None = None,
-    *,
-    group_id: str = GROUP_ID,
-    batch_size: int = BATCH_SIZE,
-) -> tuple[ConsumerLoop, BlobSinkHandler]:
-    store = blobs or blob_store_for(settings)
+    ctx: StreamContext, blobs: BlobStore, *, group_id: str, batch_size: int, owns_store: bool = True
+) -> tuple[ConsumerLoop[ExtractionRequest], BlobSink]:
+    """The blob sink's consumer loop over `blobs` (closed with the loop when `owns_store`)."""
     return worker_loop(
-        settings,
+        ctx.kafka,
         component=COMPONENT,
         group_id=group_id,
-        topic=settings.topics.requests,
+        topic=ctx.topics.requests,
+        quarantine_topic=ctx.topics.quarantine,
+        decoder=RecordDecoder(ExtractionRequest, ctx.codec, stage=STAGE, validate=check_request),
+        sink_for=lambda _producer: BlobSink(blobs, owns_store=owns_store),
         batch_size=batch_size,
-        handler_for=lambda producer: BlobSinkHandler(settings, store, producer),
     )
 
 
 def run(
-    settings: Settings,
+    ctx: StreamContext,
+    blobs: BlobStore,
     *,
+    group_id: str,
+    batch_size: int,
+    owns_store: bool = True,
     idle_exit_s: float | None = None,
-    blobs: BlobStore | None = None,
-    group_id: str = GROUP_ID,
-    batch_size: int = BATCH_SIZE,
 ) -> BlobSinkCounts:
-    """Run the blob sink until stopped (or idle for `idle_exit_s`); closes the store it opened."""
-    loop, handler = build_loop(settings, blobs, group_id=group_id, batch_size=batch_size)
-    loop.serve(idle_exit_s=idle_exit_s, on_close=handler.blobs.close if blobs is None else None)
-    log.info("sink_blobs.stopped", **vars(handler.counts))
-    return handler.counts
+    """Run the blob sink until stopped (or idle for `idle_exit_s`)."""
+    loop, sink = build_loop(ctx, blobs, group_id=group_id, batch_size=batch_size, owns_store=owns_store)
+    loop.serve(idle_exit_s=idle_exit_s)
+    sink.counts.quarantined = loop.stats.quarantined
+    log.info("sink_blobs.stopped", **vars(sink.counts))
+    return sink.counts
 
 
-__all__ = [
-    "GROUP_ID",
-    "BlobSinkCounts",
-    "BlobSinkHandler",
-    "blob_store_for",
-    "build_loop",
-    "check_request",
-    "run",
-]
+__all__ = ["COMPONENT", "BlobSink", "BlobSinkCounts", "build_loop", "check_request", "run"]

@@ -1,40 +1,35 @@
 """Qdrant sink: `memories` -> embeddings -> the memory store (embedded Qdrant shard by default).
 
-For every `MemoryBatch` the handler calls `MemoryStore.upsert`, which embeds the memories and writes
-them under deterministic point ids (a memory id always maps to the same point; a replayed batch is a
-no-op, a near-duplicate updates the memory it repeats). The store's per-upsert flush is turned off:
-the handler's `flush()` makes the whole Kafka batch durable once, and `streams.kafka.loop` commits
-the batch's offsets only after it returned. A sink killed between a write and the commit replays the
-uncommitted messages on restart, and replays change nothing.
+A `Sink` over the consumer loop: `add` upserts one `MemoryBatch` (`MemoryStore.upsert` embeds the memories
+and writes them under deterministic point ids; a replayed batch is a no-op, a near-duplicate updates the
+memory it repeats) and `flush` makes the store durable once per Kafka batch, at the loop's checkpoint,
+before the offsets are committed. The store's per-upsert flush is off (`sink_settings`). A sink killed
+between a write and the commit replays the uncommitted messages on restart, and replays change nothing.
 
 Undecodable messages and batches that can never be stored (no tenant or user) go to quarantine with
-`memlane.error.*` headers; the stream goes on. A saturated store (`SinkBackpressureError`) commits the
-handled prefix and waits; any other store error retries the whole batch.
+`memlane.error.*` headers; the stream goes on. A saturated store (`SinkBackpressureError`) commits what was
+written and waits; any other store error retries the whole batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
-from confluent_kafka import Message
 
-from schemas.codec import EventCodec, codec_for
-from schemas.errors import CodecError, SinkBackpressureError, ValidationError
+from schemas.errors import ValidationError
 from schemas.events import MemoryBatch
-from sinks.memory_store import MemoryStore, UpsertReport, open_memory_store
-from streams.kafka.loop import ConsumerLoop, PartialBatch, worker_loop
-from streams.kafka.parking import quarantine
-from streams.kafka.producer import ReliableProducer
+from sinks.base import Sink, SinkRecord
+from sinks.memory_store import MemoryStore, UpsertReport
+from sinks.sink_settings import SinkSettings
+from streams.kafka.context import StreamContext
+from streams.kafka.loop import ConsumerLoop, RecordDecoder, worker_loop
 from streams.metrics import MEMORIES_WRITTEN
-from streams.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-GROUP_ID = "memlane-sink-qdrant"
-BATCH_SIZE = 200
 COMPONENT = "sink-qdrant"
+STAGE = "sink_qdrant"
 
 
 @dataclass
@@ -56,45 +51,21 @@ def check_batch(batch: MemoryBatch) -> None:
         raise ValidationError(f"memory batch {batch.batch_id} has no user_id", field="user_id")
 
 
-class QdrantSinkHandler:
-    """Upserts every decoded `MemoryBatch` of a Kafka batch; `flush()` makes the writes durable."""
+def sink_settings(settings: SinkSettings) -> SinkSettings:
+    """The store's settings with the per-upsert flush off: the sink flushes once per Kafka batch instead."""
+    return settings.model_copy(update={"edge_flush_each_upsert": False})
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: MemoryStore,
-        producer: ReliableProducer,
-        *,
-        codec: EventCodec | None = None,
-    ) -> None:
-        self.settings = settings
+
+class QdrantSink(Sink[MemoryBatch]):
+    """Upserts every `MemoryBatch`; `flush()` makes the writes durable."""
+
+    def __init__(self, store: MemoryStore, *, owns_store: bool = True) -> None:
         self.store = store
-        self.producer = producer
-        self.codec = codec or codec_for(settings.schema_registry_url, settings.schema_registry_config())
+        self.owns_store = owns_store
         self.counts = QdrantSinkCounts()
 
-    def _decode(self, message: Message) -> MemoryBatch | None:
-        topics = self.settings.topics
-        try:
-            batch = self.codec.decode(message.value() or b"", MemoryBatch, topics.memories)
-            check_batch(batch)
-        except (CodecError, ValidationError) as exc:
-            stage = "sink_qdrant.decode" if isinstance(exc, CodecError) else "sink_qdrant.validate"
-            quarantine(self.producer, topics.quarantine, message, stage=stage, error=exc)
-            self.counts.quarantined += 1
-            return None
-        return batch
-
-    def process(self, batch: Sequence[Message]) -> None:
-        for position, message in enumerate(batch):
-            memory_batch = self._decode(message)
-            if memory_batch is None:
-                continue
-            try:
-                report = self.store.upsert(memory_batch)
-            except SinkBackpressureError as exc:
-                raise PartialBatch(position, exc.retry_after, str(exc)) from exc
-            self._count(report)
+    def add(self, record: SinkRecord[MemoryBatch]) -> None:
+        self._count(self.store.upsert(record.value))
 
     def _count(self, report: UpsertReport) -> None:
         self.counts.batches += 1
@@ -113,53 +84,42 @@ class QdrantSinkHandler:
         """Checkpoint: every upsert of the batch reaches disk before its offsets are committed."""
         self.store.flush()
 
-
-def sink_settings(settings: Settings) -> Settings:
-    """`settings` with the store's per-upsert flush off: the sink flushes once per Kafka batch instead."""
-    sinks = settings.sinks.model_copy(update={"edge_flush_each_upsert": False})
-    return settings.model_copy(update={"sinks": sinks})
+    def close(self) -> None:
+        if self.owns_store:
+            self.store.close()
 
 
 def build_loop(
-    settings: Settings,
-    store: MemoryStore | None = None,
-    *,
-    group_id: str = GROUP_ID,
-    batch_size: int = BATCH_SIZE,
-) -> tuple[ConsumerLoop, QdrantSinkHandler]:
-    """The sink's consumer loop and handler (opens the configured memory store unless one is given)."""
-    memory_store = store or open_memory_store(sink_settings(settings))
+    ctx: StreamContext, store: MemoryStore, *, group_id: str, batch_size: int, owns_store: bool = True
+) -> tuple[ConsumerLoop[MemoryBatch], QdrantSink]:
+    """The sink's consumer loop over `store` (closed with the loop when `owns_store`)."""
     return worker_loop(
-        settings,
+        ctx.kafka,
         component=COMPONENT,
         group_id=group_id,
-        topic=settings.topics.memories,
+        topic=ctx.topics.memories,
+        quarantine_topic=ctx.topics.quarantine,
+        decoder=RecordDecoder(MemoryBatch, ctx.codec, stage=STAGE, validate=check_batch),
+        sink_for=lambda _producer: QdrantSink(store, owns_store=owns_store),
         batch_size=batch_size,
-        handler_for=lambda producer: QdrantSinkHandler(settings, memory_store, producer),
     )
 
 
 def run(
-    settings: Settings,
+    ctx: StreamContext,
+    store: MemoryStore,
     *,
+    group_id: str,
+    batch_size: int,
+    owns_store: bool = True,
     idle_exit_s: float | None = None,
-    store: MemoryStore | None = None,
-    group_id: str = GROUP_ID,
-    batch_size: int = BATCH_SIZE,
 ) -> QdrantSinkCounts:
-    """Run the Qdrant sink until stopped (or idle for `idle_exit_s`); closes the store it opened."""
-    loop, handler = build_loop(settings, store, group_id=group_id, batch_size=batch_size)
-    loop.serve(idle_exit_s=idle_exit_s, on_close=handler.store.close if store is None else None)
-    log.info("sink_qdrant.stopped", **vars(handler.counts))
-    return handler.counts
+    """Run the Qdrant sink until stopped (or idle for `idle_exit_s`)."""
+    loop, sink = build_loop(ctx, store, group_id=group_id, batch_size=batch_size, owns_store=owns_store)
+    loop.serve(idle_exit_s=idle_exit_s)
+    sink.counts.quarantined = loop.stats.quarantined
+    log.info("sink_qdrant.stopped", **vars(sink.counts))
+    return sink.counts
 
 
-__all__ = [
-    "BATCH_SIZE",
-    "GROUP_ID",
-    "QdrantSinkCounts",
-    "QdrantSinkHandler",
-    "build_loop",
-    "check_batch",
-    "run",
-]
+__all__ = ["COMPONENT", "QdrantSink", "QdrantSinkCounts", "build_loop", "check_batch", "run", "sink_settings"]

@@ -8,7 +8,9 @@ import random
 import tempfile
 from pathlib import Path
 
+from streams.bench.contract import BenchOptions
 from streams.bench.offload_bench import run
+from streams.settings import Settings
 
 
 def _fabricate(data_dir: Path) -> None:
@@ -58,7 +60,9 @@ def test_offload_bench_on_tiny_data(tmp_path: Path) -> None:
     results_dir = tmp_path / "results"
     before = {p.name for p in Path(tempfile.gettempdir()).glob("memlane-bench-offload-*")}
 
-    result = run(data_dir, results_dir=results_dir, level=10)
+    report = run(BenchOptions(Settings(data_dir=data_dir), results_dir=results_dir))
+    report.write(results_dir)
+    result = report.as_dict()
 
     on_disk = json.loads((results_dir / "offload.json").read_text())
     assert on_disk["benchmark"] == "offload"

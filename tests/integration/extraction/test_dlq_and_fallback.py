@@ -31,7 +31,7 @@ from streams.kafka.producer import ReliableProducer
 from streams.settings import Settings
 from streams.testing.fake_anthropic import FakeAnthropicServer
 from streams.testing.fake_ollama import FakeOllamaServer
-from streams.workers import extract, fallback
+from streams.wiring.workers import run_extract, run_fallback
 
 FAST, COMPLEX = "qwen2.5:7b-instruct", "qwen2.5:32b-instruct"
 KEY = "sk-test-memlane"
@@ -83,7 +83,7 @@ def _requests(count: int) -> list[ExtractionRequest]:
 
 
 def _publish(settings: Settings, requests: list[ExtractionRequest]) -> None:
-    codec, producer = SingleObjectCodec(), ReliableProducer(settings)
+    codec, producer = SingleObjectCodec(), ReliableProducer(settings.kafka)
     for request in requests:
         producer.send(settings.topics.requests, codec.encode(request), key=request.conversation_id.encode())
     producer.flush()
@@ -92,7 +92,7 @@ def _publish(settings: Settings, requests: list[ExtractionRequest]) -> None:
 def _batches(settings: Settings, *, require_memories: bool = True) -> dict[str, set[tuple[str, str]]]:
     codec = SingleObjectCodec()
     found: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for message in read_topic(settings, settings.topics.memories):
+    for message in read_topic(settings.kafka, settings.topics.memories):
         batch = codec.decode(message.value(), MemoryBatch)
         found[batch.request_id].add((batch.batch_id, batch.extractor))
         assert batch.memories or not require_memories, "a batch carries memories"
@@ -157,26 +157,26 @@ def test_ollama_down_mid_stream_is_drained_to_claude(kafka_settings: Settings, s
     _publish(settings, requests)
     watcher = _stop_ollama_after(ollama, served=10)
 
-    extractor = OllamaExtractor.from_settings(settings)
-    counts = extract.run(settings, idle_exit_s=3.0, extractor=extractor)
+    extractor = OllamaExtractor.connect(settings.ollama_url, settings.extraction)
+    counts = run_extract(settings, idle_exit_s=3.0, extractor=extractor)
     watcher.join()
     assert extractor.breaker.state.value == "open", "five consecutive failures open the breaker"
     assert 0 < counts.extracted < 30 and counts.dead_lettered == 30 - counts.extracted
     calls_while_down = ollama.request_count("/api/chat")
     assert calls_while_down <= 10 + 5 + 2, "while open, requests go to the DLQ without calling Ollama"
 
-    parked = dlq_status(settings)
+    parked = dlq_status(settings.kafka, settings.topics.dlq, settings.extraction.fallback_group_id)
     assert parked.parked == counts.dead_lettered
     # up to 5 failures open the breaker, plus the calls in flight (parallelism 2) when Ollama went away
     assert parked.by_class["circuit_open"] >= counts.dead_lettered - 5 - 2 > 0
-    dlq_headers = [ErrorInfo.from_headers(message_headers(m)) for m in read_topic(settings, settings.topics.dlq)]
+    dlq_headers = [ErrorInfo.from_headers(message_headers(m)) for m in read_topic(settings.kafka, settings.topics.dlq)]
     assert all(
         h and h.topic == settings.topics.requests and h.offset >= 0 and h.stage == "extract" for h in dlq_headers
     )
 
-    drained = fallback.run(settings, idle_exit_s=3.0)
+    drained = run_fallback(settings, idle_exit_s=3.0)
     assert drained.extracted == counts.dead_lettered
-    assert dlq_status(settings).parked == 0
+    assert dlq_status(settings.kafka, settings.topics.dlq, settings.extraction.fallback_group_id).parked == 0
 
     batches = _batches(settings)
     assert sorted(batches) == [r.request_id for r in requests], "every request ends as memories"
@@ -185,7 +185,7 @@ def test_ollama_down_mid_stream_is_drained_to_claude(kafka_settings: Settings, s
     assert extractors.count("claude") == counts.dead_lettered and extractors.count("ollama") == counts.extracted
 
     codec = SingleObjectCodec()
-    usage = [codec.decode(m.value(), UsageRecord) for m in read_topic(settings, settings.topics.usage)]
+    usage = [codec.decode(m.value(), UsageRecord) for m in read_topic(settings.kafka, settings.topics.usage)]
     ok_local = [u for u in usage if u.provider == "ollama" and u.outcome == "success"]
     cloud = [u for u in usage if u.provider == "anthropic" and u.outcome == "success"]
     assert len(ok_local) == counts.extracted and all(u.tokens_in > 0 and u.tokens_out > 0 for u in ok_local)
@@ -202,20 +202,26 @@ def test_claude_down_too_parks_then_redrive_accounts_for_all(
     claude.pause()
     _publish(settings, requests)
 
-    counts = extract.run(settings, idle_exit_s=2.0, extractor=OllamaExtractor.from_settings(settings))
+    counts = run_extract(
+        settings, idle_exit_s=2.0, extractor=OllamaExtractor.connect(settings.ollama_url, settings.extraction)
+    )
     assert counts.dead_lettered == 16 and counts.extracted == 0
 
-    stuck = fallback.run(settings, idle_exit_s=2.0)
+    stuck = run_fallback(settings, idle_exit_s=2.0)
     assert stuck.extracted == 0 and stuck.waits >= 1
-    parked = dlq_status(settings)
+    parked = dlq_status(settings.kafka, settings.topics.dlq, settings.extraction.fallback_group_id)
     assert parked.parked == 16, "nothing is dropped while Claude is down"
     assert sum(parked.by_class.values()) == 16
 
     ollama.resume()
-    moved = redrive(settings)
+    moved = redrive(
+        settings.kafka, settings.topics.dlq, settings.topics.requests, settings.extraction.fallback_group_id
+    )
     assert moved.parked == 16
-    assert dlq_status(settings).parked == 0
-    again = extract.run(settings, idle_exit_s=3.0, extractor=OllamaExtractor.from_settings(settings))
+    assert dlq_status(settings.kafka, settings.topics.dlq, settings.extraction.fallback_group_id).parked == 0
+    again = run_extract(
+        settings, idle_exit_s=3.0, extractor=OllamaExtractor.connect(settings.ollama_url, settings.extraction)
+    )
     assert again.extracted == 16 and again.dead_lettered == 0
 
     batches = _batches(settings)
@@ -225,13 +231,13 @@ def test_claude_down_too_parks_then_redrive_accounts_for_all(
 
 def test_undecodable_request_is_quarantined_and_the_stream_goes_on(kafka_settings: Settings) -> None:
     settings = kafka_settings.model_copy(update={"extractor": "heuristic"})
-    producer = ReliableProducer(settings)
+    producer = ReliableProducer(settings.kafka)
     producer.send(settings.topics.requests, b"\x00garbage", key=b"conv-x")
     producer.flush()
     _publish(settings, _requests(3))
-    counts = extract.run(settings, idle_exit_s=2.0, extractor=HeuristicExtractor())
+    counts = run_extract(settings, idle_exit_s=2.0, extractor=HeuristicExtractor())
     assert counts.quarantined == 1
-    quarantined = list(read_topic(settings, settings.topics.quarantine))
+    quarantined = list(read_topic(settings.kafka, settings.topics.quarantine))
     assert [m.value() for m in quarantined] == [b"\x00garbage"]
     info = ErrorInfo.from_headers(message_headers(quarantined[0]))
     assert info is not None and info.stage == "extract.decode" and info.error_class == "MalformedMessageError"

@@ -54,7 +54,7 @@ def test_consumer_group_command_lists_our_groups(kafka_settings: Settings, new_g
     producer = Producer(kafka_settings.kafka_config())
     producer.produce(kafka_settings.topics.turns, value=b"x", key=b"k")
     assert producer.flush(30) == 0
-    consumer = make_consumer(kafka_settings, group)
+    consumer = make_consumer(kafka_settings.kafka, group)
     consumer.subscribe([kafka_settings.topics.turns])
     got = None
     for _ in range(60):

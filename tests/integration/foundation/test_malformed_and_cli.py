@@ -32,7 +32,7 @@ def test_malformed_bytes_from_the_broker_keep_the_raw_message(kafka_settings: Se
     assert producer.flush(30) == 0
     codec = SingleObjectCodec()
     seen = []
-    for message in read_topic(kafka_settings, kafka_settings.topics.turns):
+    for message in read_topic(kafka_settings.kafka, kafka_settings.topics.turns):
         value = message.value() or b""
         with pytest.raises(CodecError) as info:
             codec.decode(value, ConversationTurn, message.topic())
@@ -69,7 +69,7 @@ def test_publish_rejects_invalid_jsonl_by_line_and_sends_nothing(kafka_settings:
     assert "line 4: field 'event_time'" in output
     assert "line 6: field 'user_id'" in output
     assert "nothing was sent" in output
-    assert list(read_topic(kafka_settings, kafka_settings.topics.turns)) == []
+    assert list(read_topic(kafka_settings.kafka, kafka_settings.topics.turns)) == []
 
 
 def test_publish_cli_sends_valid_jsonl_and_locomo(kafka_settings: Settings, tmp_path: Path, locomo_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_publish_cli_sends_valid_jsonl_and_locomo(kafka_settings: Settings, tmp_
         env=_env(kafka_settings),
     )
     assert loco.exit_code == 0, loco.output
-    messages = list(read_topic(kafka_settings, kafka_settings.topics.turns))
+    messages = list(read_topic(kafka_settings.kafka, kafka_settings.topics.turns))
     codec = SingleObjectCodec()
     conversations = [codec.decode(m.value(), ConversationTurn, "").conversation_id for m in messages]
     assert conversations.count("c9") == 3

@@ -8,10 +8,10 @@ from pathlib import Path
 from schemas.codec import SingleObjectCodec
 from schemas.events import ConversationTurn
 from sinks.blobstore import BlobStore
-from streams.claim_check import BlobClaimCheck
 from streams.ingest import locomo_turns
+from streams.ingest.claim_check import BlobClaimCheck
+from streams.ingest.publisher import TurnPublisher
 from streams.kafka.consumer import read_topic
-from streams.publisher import TurnPublisher
 from streams.settings import Settings
 
 
@@ -19,7 +19,7 @@ def test_locomo_dev_conversations_round_trip(kafka_settings: Settings, locomo_pa
     turns = [item.turn for item in locomo_turns(locomo_path, tenant_id="acme")]
     assert len(turns) == 2760
     reports = []
-    with TurnPublisher(kafka_settings) as publisher:
+    with TurnPublisher(kafka_settings.stream_context()) as publisher:
         for turn in turns:
             publisher.publish(turn, on_delivery=reports.append)
     assert publisher.summary.sent == publisher.summary.delivered == len(turns)
@@ -30,7 +30,7 @@ def test_locomo_dev_conversations_round_trip(kafka_settings: Settings, locomo_pa
     back: dict[str, ConversationTurn] = {}
     partitions: dict[str, set[int]] = defaultdict(set)
     order: dict[str, list[int]] = defaultdict(list)
-    for message in read_topic(kafka_settings, kafka_settings.topics.turns):
+    for message in read_topic(kafka_settings.kafka, kafka_settings.topics.turns):
         turn = codec.decode(message.value(), ConversationTurn, message.topic())
         assert message.key() == turn.conversation_id.encode()
         back[turn.event_id] = turn
@@ -43,7 +43,9 @@ def test_locomo_dev_conversations_round_trip(kafka_settings: Settings, locomo_pa
 
 def test_failed_delivery_is_reported_not_dropped(kafka_settings: Settings, locomo_path: Path) -> None:
     turns = [item.turn for item in locomo_turns(locomo_path, tenant_id="acme")][:5]
-    publisher = TurnPublisher(kafka_settings, topic="test.no-such-topic", **{"message.timeout.ms": 3000})
+    publisher = TurnPublisher(
+        kafka_settings.stream_context(), topic="test.no-such-topic", **{"message.timeout.ms": 3000}
+    )
     for turn in turns:
         publisher.publish(turn)
     summary = publisher.close(timeout=30)
@@ -73,7 +75,7 @@ def test_large_content_is_offloaded_to_the_blob_store(kafka_settings: Settings, 
     )
     small = big.model_copy(update={"event_id": "evt-small", "turn_index": 1, "content": "exit code 0"})
     store = BlobStore(tmp_path / "blobs")
-    with TurnPublisher(kafka_settings, claim_check=BlobClaimCheck(store)) as publisher:
+    with TurnPublisher(kafka_settings.stream_context(), claim_check=BlobClaimCheck(store)) as publisher:
         publisher.publish(big)
         publisher.publish(small)
     assert publisher.summary.offloaded == 1
@@ -82,7 +84,7 @@ def test_large_content_is_offloaded_to_the_blob_store(kafka_settings: Settings, 
         t.event_id: t
         for t in (
             codec.decode(m.value(), ConversationTurn, "")
-            for m in read_topic(kafka_settings, kafka_settings.topics.turns)
+            for m in read_topic(kafka_settings.kafka, kafka_settings.topics.turns)
         )
     }
     ref = back["evt-big"].content_ref

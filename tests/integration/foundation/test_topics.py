@@ -7,13 +7,13 @@ from typer.testing import CliRunner
 
 from streams.cli import app
 from streams.kafka.provision import describe_topics, provision, wait_for_leaders
-from streams.kafka.topic_catalogue import DAY_MS, topic_catalogue
+from streams.kafka.topic_catalogue import DAY_MS
 from streams.settings import Settings
 
 
 def test_provision_twice_changes_nothing(kafka_settings: Settings) -> None:
     admin = AdminClient(kafka_settings.kafka_config())
-    specs = topic_catalogue(kafka_settings)
+    specs = kafka_settings.topic_catalogue()
     before = describe_topics(admin, [s.name for s in specs])
     report = provision(admin, specs)
     assert report.created == [] and report.differs == {}
@@ -32,7 +32,7 @@ def test_differing_topic_is_reported_clearly(kafka_settings: Settings) -> None:
         name
     ].result(30)
     wait_for_leaders(admin, [name])
-    spec = topic_catalogue(kafka_settings)[0]
+    spec = kafka_settings.topic_catalogue()[0]
     drifted = type(spec)(**{**spec.__dict__, "name": name})
     report = provision(admin, [drifted])
     assert not report.ok

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from typing import Any
 
-from confluent_kafka import Message, Producer
+from confluent_kafka import Producer
 
+from schemas.events import EventModel
+from sinks.base import Sink, SinkRecord
 from streams.kafka.consumer import make_consumer, read_topic
-from streams.kafka.loop import ConsumerLoop
+from streams.kafka.loop import ConsumerLoop, RecordDecoder
 from streams.kafka.producer import ReliableProducer
 from streams.settings import Settings
 
 
-class CopyHandler:
+class RawValue(EventModel):
+    """The test topic's messages are plain bytes: this "event" is the raw value itself."""
+
+    value: bytes
+
+
+class RawCodec:
+    """Decodes any message into a `RawValue` (the loop's decode step, without Avro)."""
+
+    wire_format = "raw"
+
+    def encode(self, event: EventModel, topic: str) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, raw: bytes, model: type[Any], topic: str) -> Any:
+        return RawValue(value=raw)
+
+
+class CopySink(Sink[RawValue]):
     """Copies each message to an output topic; fails on the first attempt at a chosen message."""
 
     def __init__(self, producer: ReliableProducer, out_topic: str, fail_on: bytes | None) -> None:
@@ -22,20 +43,19 @@ class CopyHandler:
         self.attempts = 0
         self.flushes = 0
 
-    def process(self, batch: Sequence[Message]) -> None:
-        for message in batch:
-            if message.value() == self.fail_on:
-                self.fail_on = None
-                self.attempts += 1
-                raise RuntimeError("sink unavailable")
-            self.producer.send(self.out_topic, message.value() or b"", key=message.key())
+    def add(self, record: SinkRecord[RawValue]) -> None:
+        if record.raw == self.fail_on:
+            self.fail_on = None
+            self.attempts += 1
+            raise RuntimeError("sink unavailable")
+        self.producer.send(self.out_topic, record.raw, key=record.key)
 
     def flush(self) -> None:
         self.flushes += 1
 
 
 def _committed(settings: Settings, group: str, topic: str) -> int:
-    consumer = make_consumer(settings, group)
+    consumer = make_consumer(settings.kafka, group)
     try:
         metadata = consumer.list_topics(topic, timeout=10)
         from confluent_kafka import TopicPartition
@@ -57,21 +77,22 @@ def test_failed_batch_is_retried_and_nothing_is_lost(
     assert producer.flush(30) == 0
 
     group = new_group_id("loop")
-    reliable = ReliableProducer(kafka_settings)
-    handler = CopyHandler(reliable, out, fail_on=b"m150")
+    reliable = ReliableProducer(kafka_settings.kafka)
+    handler = CopySink(reliable, out, fail_on=b"m150")
     loop = ConsumerLoop(
-        kafka_settings,
         component="test",
-        group_id=group,
+        consumer=make_consumer(kafka_settings.kafka, group),
         topics=[source],
-        handler=handler,
+        decoder=RecordDecoder(RawValue, RawCodec(), stage="test"),
+        sink=handler,
         producer=reliable,
+        quarantine_topic=kafka_settings.topics.quarantine,
         batch_size=40,
         retry_backoff_s=0.05,
     )
     stats = loop.run(idle_exit_s=3.0)
     assert handler.attempts == 1 and stats.failures == 1
-    copied = [m.value() for m in read_topic(kafka_settings, out)]
+    copied = [m.value() for m in read_topic(kafka_settings.kafka, out)]
     assert set(copied) == set(values), "every message reached the output despite the failed batch"
     assert _committed(kafka_settings, group, source) == 300
     assert handler.flushes == stats.batches

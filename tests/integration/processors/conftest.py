@@ -15,14 +15,14 @@ from processor_worker_support import REPO_ROOT, Worker
 
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """Starts worker processes (`python -m streams.workers.processors`); kills any still running at the end."""
+    """Starts worker processes (`python -m streams.cli worker processors`); kills any still running at the end."""
     started: list[Worker] = []
 
     def start(env: dict[str, str], *args: str, command: list[str] | None = None) -> Worker:
         log_path = tmp_path / f"worker-{len(started)}-{uuid.uuid4().hex[:6]}.log"
         with log_path.open("wb") as out:
             process = subprocess.Popen(
-                [*(command or [sys.executable, "-m", "streams.workers.processors"]), *args],
+                [*(command or [sys.executable, "-m", "streams.cli", "worker", "processors"]), *args],
                 env=env,
                 cwd=REPO_ROOT,
                 stdout=out,

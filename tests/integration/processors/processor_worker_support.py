@@ -1,6 +1,6 @@
 """Shared helpers of the processors-worker tests: worker processes, test turns, and reading the outputs back.
 
-Each worker is a separate OS process (`python -m streams.workers.processors`) configured through the
+Each worker is a separate OS process (`python -m streams.cli worker processors`) configured through the
 environment, with the test's uuid topics, its own app id (consumer group, changelog and tick topics) and
 its own RocksDB directory. Turns carry recent event times: the turns topic keeps messages by their
 (event-time) timestamps for 90 days, so older ones would be deleted by retention under the test.
@@ -20,10 +20,10 @@ from pathlib import Path
 
 from schemas.codec import SingleObjectCodec
 from schemas.events import ConversationTurn, ExtractionRequest, Role, SkipRecord
+from streams.ingest.publisher import TurnPublisher
 from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers
-from streams.publisher import TurnPublisher
 from streams.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -76,7 +76,7 @@ def make_turns(
 
 
 def publish(settings: Settings, turns: list[ConversationTurn]) -> None:
-    with TurnPublisher(settings) as publisher:
+    with TurnPublisher(settings.stream_context()) as publisher:
         for turn in turns:
             publisher.publish(turn)
     assert publisher.summary.delivered == len(turns)
@@ -162,13 +162,13 @@ class Outputs:
 def read_outputs(settings: Settings) -> Outputs:
     codec = SingleObjectCodec()
     outputs = Outputs()
-    for message in read_topic(settings, settings.topics.requests):
+    for message in read_topic(settings.kafka, settings.topics.requests):
         raw = message.value() or b""
         outputs.requests.append((raw, codec.decode(raw, ExtractionRequest)))
-    for message in read_topic(settings, settings.topics.skipped):
+    for message in read_topic(settings.kafka, settings.topics.skipped):
         raw = message.value() or b""
         outputs.skips.append((raw, codec.decode(raw, SkipRecord)))
-    for message in read_topic(settings, settings.topics.quarantine):
+    for message in read_topic(settings.kafka, settings.topics.quarantine):
         info = ErrorInfo.from_headers(message_headers(message))
         outputs.quarantined.append(
             (message.key(), message.value() or b"", info, message.partition() or 0, message.offset() or 0)

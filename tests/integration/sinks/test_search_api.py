@@ -21,8 +21,9 @@ from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.blobstore import MAX_SLICE_BYTES, BlobStore
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
-from sinks.search import create_app, tenant_referrer
+from sinks.search import tenant_referrer
 from streams.settings import Settings
+from streams.wiring.stores import search_app
 
 T0 = datetime(2025, 2, 3, 12, 0, tzinfo=UTC)
 KEYS = {"k-acme": "acme", "k-globex": "globex", "k-initech": "initech"}
@@ -103,7 +104,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[
     assert len(report.updated) == 1, "the repeated memory updates the first one (near-duplicate)"
     ids = {m.text.split()[0] + " " + m.text.split()[2]: m.memory_id for b in (acme_ana, acme_bob) for m in b.memories}
     ids["globex"] = globex_ana.memories[0].memory_id
-    app = create_app(Settings(api_keys=KEYS), store=store, blobs=blobs)
+    app = search_app(Settings(api_keys=KEYS), store=store, blobs=blobs)
     with TestClient(app) as client:
         yield World(client, ids, logs, foreign, unmarked, again.memories[0].memory_id)
     store.close()

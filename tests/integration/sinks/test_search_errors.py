@@ -19,8 +19,9 @@ from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.blobstore import BlobStore
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
-from sinks.search import create_app, tenant_referrer
+from sinks.search import tenant_referrer
 from streams.settings import Settings
+from streams.wiring.stores import search_app
 
 KEY = {"X-API-Key": "k-acme"}
 SECRET = b"TOP-SECRET-DO-NOT-SERVE"
@@ -50,7 +51,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
             lineage=lineage,
         )
     )
-    with TestClient(create_app(Settings(api_keys={"k-acme": "acme"}), store=store, blobs=blobs)) as test_client:
+    with TestClient(search_app(Settings(api_keys={"k-acme": "acme"}), store=store, blobs=blobs)) as test_client:
         yield test_client, sha
     store.close()
     blobs.close()

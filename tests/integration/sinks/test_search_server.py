@@ -23,10 +23,11 @@ from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.blobstore import BlobStore
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
-from sinks.search import SearchClient, SearchRequest, ServerThread, create_app, tenant_referrer
+from sinks.search import SearchClient, SearchRequest, ServerThread, tenant_referrer
 from sinks.sink_settings import SinkSettings
 from streams.cli import app as cli
 from streams.settings import Settings
+from streams.wiring.stores import search_app
 
 FACTS = (
     (MemoryKind.FACT, "Ana loves sushi and eats it every Friday"),
@@ -48,7 +49,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Depl
     root = tmp_path_factory.mktemp("search-server")
     settings = Settings(
         api_keys={"k-acme": "acme", "k-globex": "globex"},
-        data_dir=root / "memlane",
+        state_dir=root / "memlane",
         tenant_id="acme",
         sinks=SinkSettings(qdrant_path=root / "qdrant"),
     )
@@ -80,7 +81,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Depl
 
 @pytest.fixture
 def server(deployment: Deployment) -> Iterator[ServerThread]:
-    with ServerThread(create_app(deployment.settings)) as running:
+    with ServerThread(search_app(deployment.settings)) as running:
         yield running
 
 

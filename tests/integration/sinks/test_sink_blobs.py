@@ -15,14 +15,14 @@ from pathlib import Path
 from schemas.codec import SingleObjectCodec
 from schemas.events import BlobRef, ExtractionRequest, Role, WindowTurn
 from sinks.blobstore import BlobStore
+from sinks.blobstore.windows import WINDOW_MEDIA_TYPE, window_document, window_sha256
 from sinks.search import tenant_referrer
 from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers
 from streams.kafka.producer import ReliableProducer
 from streams.settings import Settings
-from streams.windows import WINDOW_MEDIA_TYPE, window_document, window_sha256
-from streams.workers import sink_blobs
+from streams.wiring.workers import run_sink_blobs
 
 T0 = datetime(2025, 4, 2, 8, 30, tzinfo=UTC)
 
@@ -62,7 +62,7 @@ def requests(count: int, offloaded: BlobRef | None = None) -> list[ExtractionReq
 
 
 def publish(settings: Settings, items: list[ExtractionRequest], garbage: bytes) -> None:
-    codec, producer = SingleObjectCodec(), ReliableProducer(settings)
+    codec, producer = SingleObjectCodec(), ReliableProducer(settings.kafka)
     producer.send(settings.topics.requests, garbage, key=b"conv-0")
     for request in items:
         producer.send(settings.topics.requests, codec.encode(request), key=request.conversation_id.encode())
@@ -80,7 +80,7 @@ def test_windows_are_stored_once_with_referrers(
     publish(kafka_settings, items + items[:2], garbage=b"{not avro}")
 
     try:
-        first = sink_blobs.run(kafka_settings, idle_exit_s=2.0, blobs=blobs, group_id=new_group_id("blobs"))
+        first = run_sink_blobs(kafka_settings, idle_exit_s=2.0, blobs=blobs, group_id=new_group_id("blobs"))
         assert (first.created, first.existing, first.quarantined) == (6, 2, 1)
         assert first.content_refs == 2, "the offloaded tool output of request 0 (seen twice)"
         for request in items:
@@ -91,13 +91,13 @@ def test_windows_are_stored_once_with_referrers(
         assert blobs.stats().blob_count == 7
         assert set(blobs.referrers(stored.sha256)) == {"evt-0-1", "req-000", tenant_referrer("acme")}
 
-        replay = sink_blobs.run(kafka_settings, idle_exit_s=2.0, blobs=blobs, group_id=new_group_id("replay"))
+        replay = run_sink_blobs(kafka_settings, idle_exit_s=2.0, blobs=blobs, group_id=new_group_id("replay"))
         assert (replay.created, replay.existing) == (0, 8)
         assert blobs.stats().blob_count == 7
     finally:
         blobs.close()
 
-    parked = list(read_topic(kafka_settings, kafka_settings.topics.quarantine))
+    parked = list(read_topic(kafka_settings.kafka, kafka_settings.topics.quarantine))
     assert [m.value() for m in parked] == [b"{not avro}"] * 2
     info = ErrorInfo.from_headers(message_headers(parked[0]))
     assert info is not None and info.stage == "sink_blobs.decode" and info.error_class == "MalformedMessageError"
@@ -107,7 +107,7 @@ def test_windows_are_stored_once_with_referrers(
 def test_default_store_lives_under_the_data_dir(kafka_settings: Settings, new_group_id: Callable[[str], str]) -> None:
     items = requests(2)
     publish(kafka_settings, items, garbage=b"\x00")
-    counts = sink_blobs.run(kafka_settings, idle_exit_s=1.5, group_id=new_group_id("default"))
+    counts = run_sink_blobs(kafka_settings, idle_exit_s=1.5, group_id=new_group_id("default"))
     assert (counts.created, counts.quarantined) == (2, 1)
     with BlobStore(kafka_settings.blob_dir) as blobs:
         assert all(blobs.exists(window_sha256(request)) for request in items)

@@ -29,7 +29,7 @@ from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers
 from streams.kafka.producer import ReliableProducer
 from streams.settings import Settings
-from streams.workers import sink_qdrant
+from streams.wiring.workers import run_sink_qdrant
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -86,7 +86,7 @@ def memory_batches(count: int, per_batch: int = 3) -> list[MemoryBatch]:
 
 
 def publish(settings: Settings, batches: list[MemoryBatch], *, garbage: bytes | None = None) -> None:
-    codec, producer = SingleObjectCodec(), ReliableProducer(settings)
+    codec, producer = SingleObjectCodec(), ReliableProducer(settings.kafka)
     for position, batch in enumerate(batches):
         if garbage is not None and position == len(batches) // 2:
             producer.send(settings.topics.memories, garbage, key=batch.conversation_id.encode())
@@ -111,12 +111,12 @@ def test_replayed_memories_add_no_points_and_garbage_is_quarantined(
     publish(settings, batches + batches[:3], garbage=b"\xc3\x01not-avro-at-all")
     distinct = {m.memory_id for b in batches for m in b.memories}
 
-    first = sink_qdrant.run(settings, idle_exit_s=2.0, group_id=new_group_id("sink"), batch_size=4)
+    first = run_sink_qdrant(settings, idle_exit_s=2.0, group_id=new_group_id("sink"), batch_size=4)
     assert first.quarantined == 1
     assert first.inserted == len(distinct) and first.updated == 0
     assert first.unchanged == 9, "the three duplicated batches in the topic are no-ops"
 
-    again = sink_qdrant.run(settings, idle_exit_s=2.0, group_id=new_group_id("replay"))
+    again = run_sink_qdrant(settings, idle_exit_s=2.0, group_id=new_group_id("replay"))
     assert again.inserted == 0 and again.updated == 0 and again.unchanged == len(distinct) + 9
 
     with open_shard(settings) as store:
@@ -125,7 +125,7 @@ def test_replayed_memories_add_no_points_and_garbage_is_quarantined(
         hits = store.search("acme", "what food allergy does Hiro have", SearchFilters(user_id="hiro"), limit=3)
         assert len(hits) == 3 and "shellfish" in hits[0].text
 
-    parked = list(read_topic(settings, settings.topics.quarantine))
+    parked = list(read_topic(settings.kafka, settings.topics.quarantine))
     assert [m.value() for m in parked] == [b"\xc3\x01not-avro-at-all"] * 2, "parked once per read of the stream"
     info = ErrorInfo.from_headers(message_headers(parked[0]))
     assert info is not None and info.stage == "sink_qdrant.decode" and info.topic == settings.topics.memories
@@ -137,10 +137,10 @@ CHILD = textwrap.dedent(
     import sys
     from streams.kafka import consumer
     from streams.settings import Settings
-    from streams.workers import sink_qdrant
+    from streams.wiring.workers import run_sink_qdrant
     consumer.AT_LEAST_ONCE_CONF["session.timeout.ms"] = 6000  # the restart need not wait 30 s for the dead member
     settings = Settings.model_validate_json(sys.argv[1])
-    sink_qdrant.run(settings, group_id=sys.argv[2], batch_size=2)
+    run_sink_qdrant(settings, group_id=sys.argv[2], batch_size=2)
     """
 )
 
@@ -160,7 +160,7 @@ def committed_memory_ids(settings: Settings, offsets: dict[int, int]) -> set[str
     codec = SingleObjectCodec()
     return {
         memory.memory_id
-        for message in read_topic(settings, settings.topics.memories)
+        for message in read_topic(settings.kafka, settings.topics.memories)
         if (message.offset() or 0) < offsets.get(message.partition() or 0, 0)
         for memory in codec.decode(message.value() or b"", MemoryBatch).memories
     }
@@ -204,7 +204,7 @@ def test_sink_killed_mid_stream_loses_nothing(
     assert len(covered) == 2 * done
     assert covered <= found, "every memory whose offset was committed survived SIGKILL"
 
-    restarted = sink_qdrant.run(settings, idle_exit_s=2.0, group_id=group)
+    restarted = run_sink_qdrant(settings, idle_exit_s=2.0, group_id=group)
     assert restarted.inserted == len(distinct) - survived
     assert restarted.updated == 0
     with open_shard(settings) as store:

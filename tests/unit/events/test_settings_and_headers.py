@@ -6,7 +6,6 @@ import pytest
 
 from schemas.errors import ConfigError
 from streams.kafka.headers import ErrorInfo, without_error_headers
-from streams.kafka.topic_catalogue import topic_catalogue
 from streams.settings import Settings
 
 
@@ -17,7 +16,7 @@ def test_environment_and_nested_sections(monkeypatch: pytest.MonkeyPatch) -> Non
     settings = Settings()
     assert settings.kafka_config()["bootstrap.servers"] == "10.0.0.1:9092,10.0.0.2:9092"
     assert settings.topics.turns == "custom.turns" and settings.broker.port == 19092
-    assert topic_catalogue(settings)[0].name == "custom.turns"
+    assert settings.topic_catalogue()[0].name == "custom.turns"
 
 
 def test_secrets_are_masked_but_reach_librdkafka(monkeypatch: pytest.MonkeyPatch) -> None:

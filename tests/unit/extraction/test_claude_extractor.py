@@ -12,7 +12,7 @@ from extraction_support import simple_request, window_result
 
 from processors.extraction.budget import DailyBudget
 from processors.extraction.claude_extractor import TOOL_NAME, ClaudeExtractor, retry_after_seconds
-from processors.extraction.contract import ExtractionFailedError
+from processors.extraction.contract import ExtractionError
 from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.result import result_json_schema
 from schemas.events import ExtractionRequest, MemoryKind
@@ -52,8 +52,8 @@ def _close_extractors() -> Iterator[None]:
         _OPEN.pop().close()
 
 
-def failure_of(extractor: ClaudeExtractor, request: ExtractionRequest) -> ExtractionFailedError:
-    with pytest.raises(ExtractionFailedError) as info:
+def failure_of(extractor: ClaudeExtractor, request: ExtractionRequest) -> ExtractionError:
+    with pytest.raises(ExtractionError) as info:
         extractor.extract(request)
     return info.value
 
@@ -147,7 +147,7 @@ def test_budget_is_spent_across_calls_until_exhausted(anthropic_server: FakeAnth
     budget = DailyBudget(5_000, today=lambda: date(2025, 3, 1))
     extractor = make(anthropic_server, settings, budget=budget)
     calls = 0
-    with pytest.raises(ExtractionFailedError) as info:
+    with pytest.raises(ExtractionError) as info:
         while True:
             extractor.extract(simple_request())
             calls += 1

@@ -6,7 +6,7 @@ import pytest
 from extraction_support import FakeClock
 
 from processors.extraction.breaker import BreakerState, CircuitBreaker
-from processors.extraction.contract import ExtractionFailedError
+from processors.extraction.contract import ExtractionError
 
 
 def state(breaker: CircuitBreaker) -> BreakerState:
@@ -35,7 +35,7 @@ def test_opens_at_the_threshold_of_consecutive_failures(clock: FakeClock) -> Non
     breaker.acquire()
     breaker.record_failure()
     assert state(breaker) is BreakerState.OPEN
-    with pytest.raises(ExtractionFailedError) as info:
+    with pytest.raises(ExtractionError) as info:
         breaker.acquire()
     assert info.value.error_class == "circuit_open" and info.value.retriable
 
@@ -45,7 +45,7 @@ def test_half_open_admits_exactly_one_trial(clock: FakeClock) -> None:
     clock.advance(60)
     assert state(breaker) is BreakerState.HALF_OPEN
     assert breaker.acquire() is True
-    with pytest.raises(ExtractionFailedError):
+    with pytest.raises(ExtractionError):
         breaker.acquire()  # a second caller while the trial runs
     breaker.record_success(True)
     assert state(breaker) is BreakerState.CLOSED

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from processors.extraction.budget import DailyBudget
-from processors.extraction.contract import ExtractionFailedError
+from processors.extraction.contract import ExtractionError
 
 
 class Today:
@@ -24,7 +24,7 @@ def test_reservations_count_until_settled() -> None:
     budget = DailyBudget(1000, today=Today())
     held = budget.reserve(600)
     assert budget.remaining() == 400
-    with pytest.raises(ExtractionFailedError) as info:
+    with pytest.raises(ExtractionError) as info:
         budget.reserve(500)
     assert info.value.error_class == "budget_exhausted"
     budget.settle(held, 250)
@@ -36,7 +36,7 @@ def test_a_new_utc_day_starts_fresh() -> None:
     today = Today()
     budget = DailyBudget(100, today=today)
     budget.settle(budget.reserve(100), 100)
-    with pytest.raises(ExtractionFailedError):
+    with pytest.raises(ExtractionError):
         budget.reserve(1)
     today.day = date(2025, 3, 2)
     assert budget.remaining() == 100
@@ -68,7 +68,7 @@ def test_parallel_reservations_never_overshoot() -> None:
         for _ in range(50):
             try:
                 budget.reserve(7)
-            except ExtractionFailedError:
+            except ExtractionError:
                 return
             with lock:
                 granted.append(7)

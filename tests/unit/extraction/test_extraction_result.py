@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from extraction_support import simple_request
 
-from processors.extraction.contract import ExtractionFailedError
+from processors.extraction.contract import ExtractionError
 from processors.extraction.memory_ids import batch_id, memory_id, normalise_text
 from processors.extraction.result import accept, parse_result, result_json_schema, to_memories
 from schemas.events import MemoryKind
@@ -60,14 +60,14 @@ def test_parse_accepts_text_and_objects() -> None:
     ],
 )
 def test_parse_failures_are_typed(payload: str, error_class: str) -> None:
-    with pytest.raises(ExtractionFailedError) as info:
+    with pytest.raises(ExtractionError) as info:
         parse_result(payload)
     assert info.value.error_class == error_class
 
 
 def test_accept_fails_low_mean_confidence_and_drops_weak_items() -> None:
     request = simple_request()
-    with pytest.raises(ExtractionFailedError) as info:
+    with pytest.raises(ExtractionError) as info:
         accept(
             parse_result(doc(facts=[item(confidence=0.6), item("b", 0.7)])),
             request,

@@ -10,7 +10,7 @@ from processors.extraction.claude_extractor import ClaudeExtractor
 from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.extractor_factory import build_fallback, choose_extractor
 from processors.extraction.ollama_extractor import OllamaExtractor
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, ExtractionError
 from streams.settings import Settings
 from streams.testing.fake_ollama import FakeOllamaServer
 
@@ -42,7 +42,7 @@ def test_inconsistent_thresholds_are_config_errors() -> None:
 
 def chosen(settings: Settings) -> str:
     """The class name of the extractor `choose_extractor` picks (closed again at once)."""
-    extractor = choose_extractor(settings)
+    extractor = choose_extractor(settings.extractor, settings.extraction, ollama_url=settings.ollama_url, blobs=None)
     if isinstance(extractor, OllamaExtractor):
         extractor.close()
     return type(extractor).__name__
@@ -74,10 +74,10 @@ def test_explicit_modes_do_not_probe() -> None:
 
 
 def test_fallback_without_a_key_is_built_and_refuses() -> None:
-    fallback = build_fallback(Settings(anthropic_api_key=None))
+    fallback = build_fallback(ExtractionSettings(), api_key=None)
     assert isinstance(fallback, ClaudeExtractor)
     fallback.close()
-    with pytest.raises(extraction.ExtractionFailedError) as info:
+    with pytest.raises(ExtractionError) as info:
         fallback.extract(simple_request())
     assert info.value.error_class == "no_api_key"
 

@@ -22,7 +22,7 @@ from extraction_support import (
 
 from processors.extraction.breaker import BreakerState, CircuitBreaker
 from processors.extraction.contract import (
-    ExtractionFailedError,
+    ExtractionError,
     ExtractionOutcome,
     SourcePosition,
     build_batch,
@@ -70,8 +70,8 @@ def make(
     return extractor
 
 
-def failure_of(extractor: OllamaExtractor, request: ExtractionRequest) -> ExtractionFailedError:
-    with pytest.raises(ExtractionFailedError) as info:
+def failure_of(extractor: OllamaExtractor, request: ExtractionRequest) -> ExtractionError:
+    with pytest.raises(ExtractionError) as info:
         extractor.extract(request)
     return info.value
 

@@ -9,14 +9,9 @@ from faust.auth import SASLCredentials, SSLCredentials
 from pydantic import SecretStr
 
 from schemas.errors import ConfigError
-from streams.processor_app.config import (
-    ProcessorAppSettings,
-    broker_credentials,
-    faust_options,
-    table_dir,
-    ticks_topic_name,
-)
+from streams.processor_app.config import ProcessorAppSettings, broker_credentials, faust_options, ticks_topic_name
 from streams.settings import Settings
+from streams.wiring.workers import processors_config
 
 
 def test_section_is_read_from_memlane_processor_app_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,9 +27,9 @@ def test_section_is_read_from_memlane_processor_app_variables(monkeypatch: pytes
 
 
 def test_faust_options_follow_the_settings(tmp_path: Path) -> None:
-    settings = Settings(kafka_bootstrap="10.0.0.1:9092, 10.0.0.2:9092", data_dir=tmp_path, topic_replication_factor=3)
+    settings = Settings(kafka_bootstrap="10.0.0.1:9092, 10.0.0.2:9092", state_dir=tmp_path, topic_replication_factor=3)
     app = ProcessorAppSettings(session_timeout_s=6.0)
-    options = faust_options(settings, app, partitions=12)
+    options = faust_options(processors_config(settings, app), partitions=12)
     assert options["broker"] == ["kafka://10.0.0.1:9092", "kafka://10.0.0.2:9092"]
     assert options["topic_partitions"] == 12 and options["topic_replication_factor"] == 3
     assert options["processing_guarantee"] == "at_least_once"
@@ -42,24 +37,24 @@ def test_faust_options_follow_the_settings(tmp_path: Path) -> None:
     assert options["broker_heartbeat_interval"] == 2.0
     assert "broker_credentials" not in options
     own = ProcessorAppSettings(data_dir=tmp_path / "w2")
-    assert table_dir(settings, own) == (tmp_path / "w2").resolve()
+    assert processors_config(settings, own).table_dir == (tmp_path / "w2").resolve()
     with pytest.raises(ConfigError):
-        faust_options(settings.model_copy(update={"kafka_bootstrap": " , "}), app, partitions=1)
+        faust_options(processors_config(settings.model_copy(update={"kafka_bootstrap": " , "}), app), partitions=1)
 
 
 def test_credentials_mirror_the_librdkafka_security_settings() -> None:
-    assert broker_credentials(Settings()) is None
+    assert broker_credentials(Settings().kafka) is None
     sasl = broker_credentials(
         Settings(
             security_protocol="SASL_SSL",
             sasl_mechanism="SCRAM-SHA-512",
             sasl_username="svc",
             sasl_password=SecretStr("s3cret"),
-        )
+        ).kafka
     )
     assert isinstance(sasl, SASLCredentials)
     assert (sasl.username, sasl.password, sasl.mechanism.value) == ("svc", "s3cret", "SCRAM-SHA-512")
     assert sasl.ssl_context is not None
-    assert isinstance(broker_credentials(Settings(security_protocol="SSL")), SSLCredentials)
+    assert isinstance(broker_credentials(Settings(security_protocol="SSL").kafka), SSLCredentials)
     with pytest.raises(ConfigError, match="OAUTHBEARER"):
-        broker_credentials(Settings(security_protocol="SASL_PLAINTEXT", sasl_mechanism="OAUTHBEARER"))
+        broker_credentials(Settings(security_protocol="SASL_PLAINTEXT", sasl_mechanism="OAUTHBEARER").kafka)

@@ -8,9 +8,10 @@ import pytest
 
 from schemas.errors import ConfigError
 from sinks.embeddings import Embedder, FloatMatrix, shared_onnx_embedder
-from sinks.memory_store import ClientMemoryStore, EdgeMemoryStore, UpsertReport, open_memory_store
+from sinks.memory_store import ClientMemoryStore, EdgeMemoryStore, UpsertReport
 from sinks.sink_settings import SinkSettings
 from streams.settings import Settings
+from streams.wiring.stores import memory_store
 
 pytestmark = pytest.mark.filterwarnings("ignore:Failed to obtain server version")
 
@@ -32,7 +33,7 @@ class TinyEmbedder(Embedder):
 
 def test_embedded_store_by_default(tmp_path: Path) -> None:
     settings = Settings(sinks=SinkSettings(qdrant_path=tmp_path / "q", collection="mem"), qdrant_url=None)
-    with open_memory_store(settings, shared_onnx_embedder()) as store:
+    with memory_store(settings, shared_onnx_embedder()) as store:
         assert isinstance(store, EdgeMemoryStore)
         assert store.path == tmp_path / "q" / "mem"
         assert store.count() == 0
@@ -42,7 +43,7 @@ def test_embedded_store_by_default(tmp_path: Path) -> None:
 def test_a_qdrant_url_selects_the_server_backend() -> None:
     settings = Settings(qdrant_url="http://127.0.0.1:1", sinks=SinkSettings(qdrant_timeout_s=2))
     with pytest.raises(ConfigError, match="qdrant setting up collection 'memories' failed"):
-        open_memory_store(settings, shared_onnx_embedder())
+        memory_store(settings, shared_onnx_embedder())
 
 
 def test_collection_with_other_dimensions_is_refused(tmp_path: Path) -> None:

@@ -1,20 +1,26 @@
 """The publisher's claim check: turns whose content is too large for an event go to the blob store first.
 
-Content over the threshold (6000 characters by default) is stored in the zstd content-addressed
-blob store; the published turn carries a BlobRef (sha256, size, media type) and an 800-character
-preview instead of the content. Smaller turns pass through unchanged.
+Content over the threshold (`MEMLANE_SINKS__CLAIM_CHECK_CHARS`, `sinks.blobstore.DEFAULT_THRESHOLD_CHARS` by
+default) is stored in the zstd content-addressed blob store; the published turn carries a BlobRef (sha256,
+size, media type) and a preview instead of the content. Smaller turns pass through unchanged.
 """
 
 from __future__ import annotations
 
 from schemas.events import BlobRef, ConversationTurn
-from sinks.blobstore import BlobStore, offload_if_large
+from sinks.blobstore import DEFAULT_PREVIEW_CHARS, DEFAULT_THRESHOLD_CHARS, BlobStore, offload_if_large
 
 
 class BlobClaimCheck:
     """Offloads large turn content into a `BlobStore` (the `ClaimCheck` of `TurnPublisher`)."""
 
-    def __init__(self, store: BlobStore, *, threshold_chars: int = 6000, preview_chars: int = 800) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        *,
+        threshold_chars: int = DEFAULT_THRESHOLD_CHARS,
+        preview_chars: int = DEFAULT_PREVIEW_CHARS,
+    ) -> None:
         self.store = store
         self.threshold_chars = threshold_chars
         self.preview_chars = preview_chars

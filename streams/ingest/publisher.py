@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-from schemas.codec import EventCodec, codec_for
-from schemas.events import BlobRef, ConversationTurn
+from schemas.events import ConversationTurn
+from streams.kafka.context import StreamContext
 from streams.kafka.producer import DeliveryCallback, ReliableProducer
-from streams.settings import Settings
 
 
 class ClaimCheck(Protocol):
@@ -54,18 +53,16 @@ class TurnPublisher:
 
     def __init__(
         self,
-        settings: Settings,
+        ctx: StreamContext,
         *,
-        codec: EventCodec | None = None,
         claim_check: ClaimCheck | None = None,
         topic: str | None = None,
         **producer_overrides: Any,
     ) -> None:
-        self.settings = settings
-        self.topic = topic or settings.topics.turns
-        self.codec = codec or codec_for(settings.schema_registry_url, settings.schema_registry_config())
+        self.topic = topic or ctx.topics.turns
+        self.codec = ctx.codec
         self.claim_check = claim_check
-        self.producer = ReliableProducer(settings, **producer_overrides)
+        self.producer = ReliableProducer(ctx.kafka, **producer_overrides)
         self.summary = PublishSummary()
 
     def publish(self, turn: ConversationTurn, on_delivery: DeliveryCallback | None = None) -> None:
@@ -82,11 +79,6 @@ class TurnPublisher:
             key=turn.conversation_id.encode("utf-8"),
             on_delivery=on_delivery,
         )
-        self.summary.sent += 1
-
-    def publish_encoded(self, key: bytes, value: bytes, on_delivery: DeliveryCallback | None = None) -> None:
-        """Queue a turn that is already encoded (replays, tools)."""
-        self.producer.send(self.topic, value, key=key, on_delivery=on_delivery)
         self.summary.sent += 1
 
     def poll(self, timeout: float = 0.0) -> None:
@@ -124,9 +116,4 @@ class TurnPublisher:
         self.close()
 
 
-def blob_ref_preview(content: str, sha256: str, size_bytes: int, media_type: str, preview_chars: int) -> BlobRef:
-    """The BlobRef an offloaded turn carries."""
-    return BlobRef(sha256=sha256, size_bytes=size_bytes, media_type=media_type, preview=content[:preview_chars])
-
-
-__all__ = ["ClaimCheck", "PublishSummary", "TurnPublisher", "blob_ref_preview"]
+__all__ = ["ClaimCheck", "PublishSummary", "TurnPublisher"]

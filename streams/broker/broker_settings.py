@@ -1,0 +1,26 @@
+"""The local broker's settings section (`MEMLANE_BROKER__*`): where its data and its Kafka runtime live, ports, heap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class BrokerSettings(BaseModel):
+    """The local single-node Kafka broker started from `infra/kafka` (`MEMLANE_BROKER__*`)."""
+
+    data_dir: Path | None = None
+    """Log segments, config, pid and logs of the broker (default `<state dir>/kafka`)."""
+    infra_dir: Path = Path("infra")
+    """The project's `infra/` folder (the Kafka runtime POM and logging config; the jars are fetched into
+    `infra/kafka/lib`). Relative paths are taken from the working directory."""
+    port: int = Field(default=9092, ge=0, le=65535)
+    controller_port: int = Field(default=9093, ge=0, le=65535)
+    heap: str = "768m"
+    start_timeout_s: float = 90.0
+    stop_timeout_s: float = 60.0
+    default_partitions: int = Field(default=6, ge=1)
+
+
+__all__ = ["BrokerSettings"]

@@ -1,0 +1,82 @@
+"""How a Kafka client reaches the cluster: `KafkaConnection`, the one thing every runtime client is given.
+
+It holds the bootstrap servers, the security protocol and its SASL / TLS material, and the client id; nothing
+else of the application's settings reaches the runtime. `as_librdkafka_dict()` renders the librdkafka
+configuration every consumer, producer and admin client starts from (secrets unwrapped only there);
+`redacted()` is what may be logged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+
+from schemas.errors import ConfigError
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
+
+
+class KafkaConnection(BaseModel):
+    """Bootstrap servers plus security: enough for any librdkafka or aiokafka client to connect."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = None
+    ssl_certificate_location: Path | None = None
+    ssl_key_location: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    client_id: str = "memlane"
+
+    @model_validator(mode="after")
+    def _check_security(self) -> KafkaConnection:
+        if self.security_protocol.startswith("SASL") and self.sasl_mechanism is None:
+            raise ConfigError(f"MEMLANE_SECURITY_PROTOCOL={self.security_protocol} needs MEMLANE_SASL_MECHANISM")
+        if self.sasl_mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512") and (
+            not self.sasl_username or self.sasl_password is None
+        ):
+            raise ConfigError(f"SASL {self.sasl_mechanism} needs MEMLANE_SASL_USERNAME and MEMLANE_SASL_PASSWORD")
+        return self
+
+    @property
+    def servers(self) -> list[str]:
+        """The bootstrap servers one by one."""
+        return [server.strip() for server in self.bootstrap_servers.split(",") if server.strip()]
+
+    def with_bootstrap(self, bootstrap_servers: str) -> KafkaConnection:
+        """The same security, other servers (a local broker started on a free port)."""
+        return self.model_copy(update={"bootstrap_servers": bootstrap_servers})
+
+    def as_librdkafka_dict(self, **overrides: Any) -> dict[str, Any]:
+        """The librdkafka settings every memlane client starts from, plus `overrides`."""
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            "client.id": self.client_id,
+        }
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password is not None:
+            conf["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.ssl_ca_location:
+            conf["ssl.ca.location"] = str(self.ssl_ca_location)
+        if self.ssl_certificate_location:
+            conf["ssl.certificate.location"] = str(self.ssl_certificate_location)
+        if self.ssl_key_location:
+            conf["ssl.key.location"] = str(self.ssl_key_location)
+        if self.ssl_key_password is not None:
+            conf["ssl.key.password"] = self.ssl_key_password.get_secret_value()
+        conf.update(overrides)
+        return conf
+
+
+__all__ = ["KafkaConnection", "SaslMechanism", "SecurityProtocol"]

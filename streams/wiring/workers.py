@@ -1,0 +1,162 @@
+"""The five workers built from the settings: what `memlane worker NAME`, `memlane run` and the benchmarks start.
+
+Each `build_*` returns the worker's consumer loop and its sink (or, for the processors, its `WorkerConfig`);
+each `run_*` runs it until stopped or idle for `idle_exit_s` and returns its counts. Stores and extractors
+a caller passes in stay the caller's; those built here are closed with the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from processors.dedupe import HashingEmbedder, MemoryLookup, TurnEmbedder
+from processors.extraction import DailyBudget, Extractor
+from processors.extraction.extractor_factory import build_fallback, choose_extractor
+from sinks.blobstore import BlobStore
+from sinks.memory_store import MemoryStore
+from streams.processor_app.app_settings import ProcessorAppSettings
+from streams.processor_app.config import WorkerConfig
+from streams.settings import Settings
+from streams.wiring.stores import blob_store, embedder, memory_store
+from streams.workers import extract, fallback, sink_blobs, sink_qdrant
+
+
+def extractor_for(settings: Settings, blobs: BlobStore | None = None) -> Extractor:
+    """The extractor `MEMLANE_EXTRACTOR` names (Ollama health decides `auto`)."""
+    return choose_extractor(settings.extractor, settings.extraction, ollama_url=settings.ollama_url, blobs=blobs)
+
+
+def fallback_extractor_for(settings: Settings, blobs: BlobStore | None = None) -> Extractor:
+    """The Claude extractor with the daily budget shared by this state directory's fallback workers."""
+    budget = DailyBudget(settings.extraction.daily_token_budget, state_path=settings.budget_path)
+    key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+    return build_fallback(
+        settings.extraction, api_key=key, base_url=settings.anthropic_base_url, blobs=blobs, budget=budget
+    )
+
+
+def run_extract(
+    settings: Settings, *, idle_exit_s: float | None = None, extractor: Extractor | None = None
+) -> extract.ExtractionCounts:
+    blobs = blob_store(settings)
+    try:
+        chosen = extractor or extractor_for(settings, blobs)
+        return extract.run(settings.stream_context(), settings.extraction, chosen, idle_exit_s=idle_exit_s)
+    finally:
+        blobs.close()
+
+
+def run_fallback(
+    settings: Settings, *, idle_exit_s: float | None = None, extractor: Extractor | None = None
+) -> fallback.FallbackCounts:
+    blobs = blob_store(settings)
+    try:
+        chosen = extractor or fallback_extractor_for(settings, blobs)
+        return fallback.run(settings.stream_context(), settings.extraction, chosen, idle_exit_s=idle_exit_s)
+    finally:
+        blobs.close()
+
+
+def run_sink_qdrant(
+    settings: Settings,
+    *,
+    idle_exit_s: float | None = None,
+    store: MemoryStore | None = None,
+    group_id: str | None = None,
+    batch_size: int | None = None,
+) -> sink_qdrant.QdrantSinkCounts:
+    """The memory sink over `store`, or over the configured store opened with its per-upsert flush off."""
+    target = store or memory_store(settings, sink_settings=sink_qdrant.sink_settings(settings.sinks))
+    return sink_qdrant.run(
+        settings.stream_context(),
+        target,
+        group_id=group_id or settings.sinks.qdrant_sink_group_id,
+        batch_size=batch_size or settings.sinks.sink_batch_size,
+        owns_store=store is None,
+        idle_exit_s=idle_exit_s,
+    )
+
+
+def run_sink_blobs(
+    settings: Settings,
+    *,
+    idle_exit_s: float | None = None,
+    blobs: BlobStore | None = None,
+    group_id: str | None = None,
+    batch_size: int | None = None,
+) -> sink_blobs.BlobSinkCounts:
+    target = blobs or blob_store(settings)
+    return sink_blobs.run(
+        settings.stream_context(),
+        target,
+        group_id=group_id or settings.sinks.blob_sink_group_id,
+        batch_size=batch_size or settings.sinks.sink_batch_size,
+        owns_store=blobs is None,
+        idle_exit_s=idle_exit_s,
+    )
+
+
+def dedupe_sources(settings: Settings) -> tuple[TurnEmbedder | None, MemoryLookup | None]:
+    """The dedupe stage's embedder and, with the model embedder and a Qdrant server, the memory lookup.
+
+    The embedded Qdrant shard belongs to the sink process, so existing memories are only consulted
+    through a server (`MEMLANE_QDRANT_URL`); otherwise near-duplicates are checked against recent turns.
+    """
+    choice = settings.processor_app.embedder
+    if choice == "none":
+        return None, None
+    if choice == "hashing":
+        return HashingEmbedder(), None
+    model = embedder(settings)
+    if not settings.qdrant_url:
+        return model, None
+    from sinks.memory_store.lookup import MemoryStoreLookup
+
+    return model, MemoryStoreLookup(memory_store(settings, model))
+
+
+def processors_config(settings: Settings, app_settings: ProcessorAppSettings | None = None) -> WorkerConfig:
+    """What one processors worker of `settings` is given."""
+    app = app_settings or settings.processor_app
+    embedder_, memories = dedupe_sources(settings)
+    return WorkerConfig(
+        ctx=settings.stream_context(),
+        stages=settings.processors,
+        app=app,
+        table_dir=(app.data_dir or settings.state_dir / "processors").resolve(),
+        replication_factor=settings.topic_replication_factor,
+        embedder=embedder_,
+        memories=memories,
+    )
+
+
+def run_processors(settings: Settings, *, idle_exit_s: float | None = None) -> None:
+    """Run one processors worker in this process until stopped (or idle for `idle_exit_s`)."""
+    from streams.processor_app.worker import run_worker
+
+    run_worker(processors_config(settings), idle_exit_s=idle_exit_s)
+
+
+WORKERS: dict[str, Callable[..., Any]] = {
+    "processors": run_processors,
+    "extract": run_extract,
+    "fallback": run_fallback,
+    "sink-qdrant": run_sink_qdrant,
+    "sink-blobs": run_sink_blobs,
+}
+"""`memlane worker NAME` -> the function that runs it (`run(settings, idle_exit_s=...)`)."""
+
+
+__all__ = [
+    "WORKERS",
+    "dedupe_sources",
+    "extractor_for",
+    "fallback_extractor_for",
+    "processors_config",
+    "run_extract",
+    "run_fallback",
+    "run_processors",
+    "run_sink_blobs",
+    "run_sink_qdrant",
+]
