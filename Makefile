@@ -37,11 +37,12 @@ test-unit: setup
 test-integration: setup
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-## ruff format check, ruff lint, mypy (strict).
+## ruff format check, ruff lint, mypy (strict), the floor order of imports (import-linter, pyproject.toml).
 check: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy streams processors sinks schemas
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format .

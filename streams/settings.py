@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     api_keys: dict[str, str] = Field(
         default_factory=dict, repr=False, description="search API keys -> tenant ids (JSON in MEMLANE_API_KEYS)"
     )
+    search_url: str | None = None
+    """A running `memlane serve` that `memlane search` asks (`MEMLANE_SEARCH_URL`)."""
+    search_api_key: SecretStr | None = None
+    """The API key `memlane search --url` presents (`MEMLANE_SEARCH_API_KEY`)."""
     metrics_port: int | None = None
     log_level: str = "INFO"
     log_json: bool = False
@@ -167,7 +171,7 @@ class Settings(BaseSettings):
                 env[key] = json.dumps(value)
             elif value is not None:
                 env[key] = str(value).lower() if isinstance(value, bool) else str(value)
-        for name in ("sasl_password", "ssl_key_password", "anthropic_api_key", "qdrant_api_key"):
+        for name in ("sasl_password", "ssl_key_password", "anthropic_api_key", "qdrant_api_key", "search_api_key"):
             secret = getattr(self, name)
             if secret is not None:
                 env[f"MEMLANE_{name.upper()}"] = secret.get_secret_value()

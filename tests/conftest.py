@@ -44,12 +44,10 @@ def locomo_path() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def no_leaked_threads(request: pytest.FixtureRequest) -> Iterator[None]:
+def no_leaked_threads() -> Iterator[None]:
     """Fail a test that leaves non-daemon threads running (servers, consumers not closed)."""
     before = {t.ident for t in threading.enumerate()}
     yield
-    if request.node.get_closest_marker("allow_thread_leak"):
-        return
     deadline = time.monotonic() + 5.0
     while True:
         leaked = [t for t in threading.enumerate() if t.ident not in before and t.is_alive() and not t.daemon]

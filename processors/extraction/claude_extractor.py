@@ -40,7 +40,7 @@ from processors.extraction.contract import (
     extraction_failure,
 )
 from processors.extraction.extraction_settings import ExtractionSettings
-from processors.extraction.governor import BlobReader, TokenGovernor, estimate_tokens
+from processors.extraction.governor import BlobReader, TokenGovernor, chars_to_tokens
 from processors.extraction.policy import policy_of
 from processors.extraction.pricing import PriceTable
 from processors.extraction.prompt import SYSTEM_PROMPT, render_window
@@ -197,7 +197,7 @@ class ClaudeExtractor:
         governed = self.governor.govern(request)
         window = render_window(request, governed)
         prompt_chars = SYSTEM_PROMPT + window + json.dumps(result_json_schema())
-        estimate = estimate_tokens(prompt_chars, self.settings.chars_per_token) + self.settings.claude_max_tokens
+        estimate = chars_to_tokens(prompt_chars, self.settings.chars_per_token) + self.settings.claude_max_tokens
         reservation = self.budget.reserve(estimate)
         usage: list[UsageRecord] = []
         billed = 0

@@ -63,7 +63,7 @@ class GovernedWindow:
     warnings: tuple[str, ...] = ()
 
 
-def estimate_tokens(text: str, chars_per_token: float = 4.0) -> int:
+def chars_to_tokens(text: str, chars_per_token: float = 4.0) -> int:
     """Rough token count of text not yet seen by a tokenizer."""
     return math.ceil(len(text) / chars_per_token) if text else 0
 
@@ -115,7 +115,7 @@ class TokenGovernor:
 
     def govern(self, request: ExtractionRequest) -> GovernedWindow:
         refs = self.blob_refs(request)
-        inline = sum(estimate_tokens(t.content or "", self.chars_per_token) for t in request.turns)
+        inline = sum(chars_to_tokens(t.content or "", self.chars_per_token) for t in request.turns)
         blob_tokens = sum(math.ceil(ref.size_bytes / self.chars_per_token) for ref in refs.values())
         estimate = inline + blob_tokens
         warnings: list[str] = []
@@ -136,7 +136,7 @@ class TokenGovernor:
                 texts[sha], note = self._pull(ref, self.pointer_tokens - used)
                 if note:
                     warnings.append(note)
-            used += estimate_tokens(texts[sha], self.chars_per_token)
+            used += chars_to_tokens(texts[sha], self.chars_per_token)
         for warning in warnings:
             log.warning("governor.warning", request_id=request.request_id, warning=warning)
         return GovernedWindow(mode, estimate, used, texts, tuple(warnings))
@@ -171,6 +171,6 @@ __all__ = [
     "GovernedWindow",
     "GovernorMode",
     "TokenGovernor",
-    "estimate_tokens",
+    "chars_to_tokens",
     "render_pointer",
 ]

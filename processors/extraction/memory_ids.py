@@ -20,7 +20,7 @@ _SPACES = re.compile(r"\s+")
 _EDGE_PUNCTUATION = " \t.,;:!?\"'`()[]{}"
 
 
-def normalise_text(text: str) -> str:
+def identity_text(text: str) -> str:
     """Text as compared for identity: NFKC, case-folded, whitespace collapsed, edge punctuation dropped."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return _SPACES.sub(" ", folded).strip(_EDGE_PUNCTUATION)
@@ -28,7 +28,7 @@ def normalise_text(text: str) -> str:
 
 def memory_id(tenant_id: str, user_id: str, kind: str, text: str) -> str:
     """The id of a memory of `kind` with `text` for one user of one tenant."""
-    name = _SEPARATOR.join((tenant_id, user_id, kind, normalise_text(text)))
+    name = _SEPARATOR.join((tenant_id, user_id, kind, identity_text(text)))
     return str(uuid.uuid5(MEMORY_NAMESPACE, name))
 
 
@@ -37,4 +37,4 @@ def batch_id(request_id: str, extractor: str) -> str:
     return str(uuid.uuid5(BATCH_NAMESPACE, _SEPARATOR.join((request_id, extractor))))
 
 
-__all__ = ["BATCH_NAMESPACE", "MEMORY_NAMESPACE", "batch_id", "memory_id", "normalise_text"]
+__all__ = ["BATCH_NAMESPACE", "MEMORY_NAMESPACE", "batch_id", "identity_text", "memory_id"]

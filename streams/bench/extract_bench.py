@@ -25,6 +25,7 @@ from schemas.codec import SingleObjectCodec
 from schemas.events import ExtractionRequest, Role, WindowTurn
 from streams.bench.contract import BenchOptions, BenchReport
 from streams.bench.report import median, percentile
+from streams.kafka.loop import build_worker
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.provision import provision
 from streams.kafka.topic_catalogue import TopicNames
@@ -133,7 +134,14 @@ def _one(settings: Settings, *, latency: float, parallel: int, count: int) -> di
             producer.send(topics.requests, codec.encode(request), key=request.conversation_id.encode())
         producer.flush()
         timed = TimedExtractor(OllamaExtractor.connect(run_settings.ollama_url, run_settings.extraction))
-        loop, handler = extract.build_loop(run_settings.stream_context(), run_settings.extraction, timed)
+        ctx, ex = run_settings.stream_context(), run_settings.extraction
+        loop, handler = build_worker(
+            extract.SPEC,
+            ctx,
+            lambda producer: extract.ExtractionSink(ctx, timed, producer, parallelism=ex.ollama_parallelism),
+            group_id=ex.worker_group_id,
+            batch_size=ex.worker_batch_size,
+        )
         loop.consumer.subscribe([topics.requests], on_assign=loop._on_assign)
         while not loop.assigned.is_set():
             loop.run_once()

@@ -78,8 +78,8 @@ def search(
     mode: SearchMode = typer.Option(SearchMode.DENSE, "--mode", help="dense, hybrid (dense + BM25), multivector."),
     min_score: float = typer.Option(None, "--min-score", help="Minimum cosine similarity (dense ranking)."),
     tenant: str = typer.Option(None, "--tenant", help="Tenant of a local search (default MEMLANE_TENANT_ID)."),
-    url: str = typer.Option(None, "--url", envvar="MEMLANE_SEARCH_URL", help="A running `memlane serve`."),
-    api_key: str = typer.Option(None, "--api-key", envvar="MEMLANE_SEARCH_API_KEY", help="API key for --url."),
+    url: str | None = typer.Option(None, "--url", help="A running `memlane serve` (default MEMLANE_SEARCH_URL)."),
+    api_key: str | None = typer.Option(None, "--api-key", help="API key for --url (default MEMLANE_SEARCH_API_KEY)."),
     as_json: bool = typer.Option(False, "--json", help="Print the response as JSON instead of a table."),
 ) -> None:
     """Search long-term memories (semantic, filtered) and print the best hits."""
@@ -95,6 +95,9 @@ def search(
         mode=mode,
         min_score=min_score,
     )
+    url = url or settings.search_url
+    if api_key is None and settings.search_api_key is not None:
+        api_key = settings.search_api_key.get_secret_value()
     with reported_errors():
         if url:
             response, where = _remote(url, api_key, request), url

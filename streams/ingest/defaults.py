@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from processors.tokens import estimate_tokens
-
 TURN_NAMESPACE = uuid.UUID("6f1b7f9e-8f0e-4a55-9d55-6d656d6c616e")
 
 
@@ -14,8 +12,4 @@ def derived_event_id(conversation_id: str, turn_index: int) -> str:
     return str(uuid.uuid5(TURN_NAMESPACE, f"{conversation_id}\x1f{turn_index}"))
 
 
-def token_count_for(text: str) -> int:
-    return estimate_tokens(text)
-
-
-__all__ = ["TURN_NAMESPACE", "derived_event_id", "token_count_for"]
+__all__ = ["TURN_NAMESPACE", "derived_event_id"]

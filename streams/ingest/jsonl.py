@@ -15,9 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from processors.tokens import estimate_tokens
 from schemas.errors import ValidationError
 from schemas.events import ConversationTurn
-from streams.ingest.defaults import derived_event_id, token_count_for
+from streams.ingest.defaults import derived_event_id
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def parse_turn_line(text: str, line: int, *, tenant_id: str, platform: str) -> C
         except (TypeError, ValueError):
             pass  # turn_index invalid: validation below names it
     if "token_count" not in raw and isinstance(raw.get("content"), str):
-        raw["token_count"] = token_count_for(raw["content"])
+        raw["token_count"] = estimate_tokens(raw["content"])
     if raw.get("content") is None and raw.get("content_ref") is None:
         raise ValidationError(
             f"line {line}: field 'content': a turn needs content or content_ref", field="content", line=line

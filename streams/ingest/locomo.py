@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from processors.tokens import estimate_tokens
 from schemas.errors import ValidationError
 from schemas.events import Attachment, ConversationTurn, Role
-from streams.ingest.defaults import derived_event_id, token_count_for
+from streams.ingest.defaults import derived_event_id
 
 _SESSION_KEY = re.compile(r"^session_(\d+)$")
 _DATE_FORMATS = ("%I:%M %p on %d %B, %Y", "%I:%M %p on %d %b, %Y", "%I:%M %p on %B %d, %Y")
@@ -94,7 +95,7 @@ def sample_turns(sample: dict[str, Any], *, tenant_id: str, platform: str = "loc
                 role=Role.USER,
                 speaker=speaker,
                 content=text,
-                token_count=token_count_for(counted),
+                token_count=estimate_tokens(counted),
                 attachments=_attachments(raw),
                 session_id=f"{sample_id}:session_{session}",
                 event_time=started + position * TURN_SPACING,

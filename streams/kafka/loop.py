@@ -33,10 +33,11 @@ from schemas.codec import EventCodec
 from schemas.errors import CodecError, SinkBackpressureError, ValidationError
 from schemas.events import EventModel
 from sinks.base import Sink, SinkRecord
-from streams.kafka.connection import KafkaConnection
 from streams.kafka.consumer import make_consumer
+from streams.kafka.context import StreamContext
 from streams.kafka.parking import message_headers, quarantine
 from streams.kafka.producer import ReliableProducer
+from streams.kafka.topic_catalogue import TopicNames
 from streams.metrics import BATCH_FAILURES, BATCH_SECONDS, BATCHES_COMMITTED, MESSAGES_CONSUMED
 
 log = structlog.get_logger(__name__)
@@ -304,33 +305,42 @@ class ConsumerLoop(Generic[E]):
 S = TypeVar("S", bound=Sink[Any])
 
 
-def worker_loop(
-    kafka: KafkaConnection,
-    *,
-    component: str,
-    group_id: str,
-    topic: str,
-    quarantine_topic: str,
-    decoder: RecordDecoder[E],
+@dataclass(frozen=True)
+class WorkerSpec(Generic[E]):
+    """What makes a confluent-kafka worker: its name, the stage name its quarantine headers carry, the event
+    model it reads, the topic it reads (from the topic names), and the checks a decoded event must pass."""
+
+    component: str
+    stage: str
+    model: type[E]
+    topic: Callable[[TopicNames], str]
+    validate: Callable[[E], None] | None = None
+
+
+def build_worker(
+    spec: WorkerSpec[E],
+    ctx: StreamContext,
     sink_for: Callable[[ReliableProducer], S],
+    *,
+    group_id: str,
     batch_size: int,
     max_poll_interval_ms: int | None = None,
 ) -> tuple[ConsumerLoop[E], S]:
     """A worker's loop: its own reliable producer, the sink built on it, and an at-least-once consumer."""
-    producer = ReliableProducer(kafka)
+    producer = ReliableProducer(ctx.kafka)
     sink = sink_for(producer)
     overrides = {} if max_poll_interval_ms is None else {"max.poll.interval.ms": max_poll_interval_ms}
     loop = ConsumerLoop(
-        component=component,
-        consumer=make_consumer(kafka, group_id, **overrides),
-        topics=[topic],
-        decoder=decoder,
+        component=spec.component,
+        consumer=make_consumer(ctx.kafka, group_id, **overrides),
+        topics=[spec.topic(ctx.topics)],
+        decoder=RecordDecoder(spec.model, ctx.codec, stage=spec.stage, validate=spec.validate),
         sink=sink,
         producer=producer,
-        quarantine_topic=quarantine_topic,
+        quarantine_topic=ctx.topics.quarantine,
         batch_size=batch_size,
     )
     return loop, sink
 
 
-__all__ = ["ConsumerLoop", "LoopStats", "RecordDecoder", "raw_record", "worker_loop"]
+__all__ = ["ConsumerLoop", "LoopStats", "RecordDecoder", "WorkerSpec", "build_worker", "raw_record"]

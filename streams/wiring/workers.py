@@ -8,18 +8,27 @@ a caller passes in stay the caller's; those built here are closed with the worke
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
+
+import structlog
 
 from processors.dedupe import HashingEmbedder, MemoryLookup, TurnEmbedder
 from processors.extraction import DailyBudget, Extractor
 from processors.extraction.extractor_factory import build_fallback, choose_extractor
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
+from streams.kafka.loop import WorkerSpec, build_worker
+from streams.kafka.producer import ReliableProducer
 from streams.processor_app.app_settings import ProcessorAppSettings
 from streams.processor_app.config import WorkerConfig
 from streams.settings import Settings
 from streams.wiring.stores import blob_store, embedder, memory_store
 from streams.workers import extract, fallback, sink_blobs, sink_qdrant
+from streams.workers.memory_delivery import max_poll_interval_ms
+from streams.workers.worker_sink import WorkerCounts, WorkerSink
+
+log = structlog.get_logger(__name__)
 
 
 def extractor_for(settings: Settings, blobs: BlobStore | None = None) -> Extractor:
@@ -36,26 +45,73 @@ def fallback_extractor_for(settings: Settings, blobs: BlobStore | None = None) -
     )
 
 
+C = TypeVar("C", bound=WorkerCounts)
+
+
+def serve(
+    spec: WorkerSpec[Any],
+    settings: Settings,
+    sink_for: Callable[[ReliableProducer], WorkerSink[Any, C]],
+    *,
+    group_id: str,
+    batch_size: int,
+    idle_exit_s: float | None,
+    max_poll_interval_ms: int | None = None,
+) -> C:
+    """Run worker `spec` with the sink `sink_for` builds until stopped (or idle for `idle_exit_s`); its counts."""
+    loop, sink = build_worker(
+        spec,
+        settings.stream_context(),
+        sink_for,
+        group_id=group_id,
+        batch_size=batch_size,
+        max_poll_interval_ms=max_poll_interval_ms,
+    )
+    stats = loop.serve(idle_exit_s=idle_exit_s)
+    log.info("worker.stopped", component=spec.component, batches=stats.batches, quarantined=stats.quarantined)
+    sink.counts.quarantined += stats.quarantined
+    return sink.counts
+
+
 def run_extract(
     settings: Settings, *, idle_exit_s: float | None = None, extractor: Extractor | None = None
 ) -> extract.ExtractionCounts:
-    blobs = blob_store(settings)
-    try:
+    """The extraction worker with `extractor`, or the one `MEMLANE_EXTRACTOR` names."""
+    ex, ctx = settings.extraction, settings.stream_context()
+    with blob_store(settings) as blobs:
         chosen = extractor or extractor_for(settings, blobs)
-        return extract.run(settings.stream_context(), settings.extraction, chosen, idle_exit_s=idle_exit_s)
-    finally:
-        blobs.close()
+        log.info("extract.worker", extractor=chosen.name)
+        poll_ms = max_poll_interval_ms(ex.worker_batch_size, ex.ollama_parallelism, ex.request_timeout_s)
+        sink_for = partial(extract.ExtractionSink, ctx, chosen, parallelism=ex.ollama_parallelism)
+        return serve(
+            extract.SPEC,
+            settings,
+            sink_for,
+            group_id=ex.worker_group_id,
+            batch_size=ex.worker_batch_size,
+            idle_exit_s=idle_exit_s,
+            max_poll_interval_ms=poll_ms,
+        )
 
 
 def run_fallback(
     settings: Settings, *, idle_exit_s: float | None = None, extractor: Extractor | None = None
 ) -> fallback.FallbackCounts:
-    blobs = blob_store(settings)
-    try:
+    """The DLQ consumer with `extractor`, or Claude with this state directory's daily budget."""
+    ex, ctx = settings.extraction, settings.stream_context()
+    with blob_store(settings) as blobs:
         chosen = extractor or fallback_extractor_for(settings, blobs)
-        return fallback.run(settings.stream_context(), settings.extraction, chosen, idle_exit_s=idle_exit_s)
-    finally:
-        blobs.close()
+        poll_ms = max_poll_interval_ms(ex.fallback_batch_size, 1, ex.request_timeout_s, attempts=ex.backoff_attempts)
+        sink_for = partial(fallback.FallbackSink, ctx, chosen, park_cooldown_s=ex.fallback_park_cooldown_s)
+        return serve(
+            fallback.SPEC,
+            settings,
+            sink_for,
+            group_id=ex.fallback_group_id,
+            batch_size=ex.fallback_batch_size,
+            idle_exit_s=idle_exit_s,
+            max_poll_interval_ms=poll_ms,
+        )
 
 
 def run_sink_qdrant(
@@ -68,12 +124,12 @@ def run_sink_qdrant(
 ) -> sink_qdrant.QdrantSinkCounts:
     """The memory sink over `store`, or over the configured store opened with its per-upsert flush off."""
     target = store or memory_store(settings, sink_settings=sink_qdrant.sink_settings(settings.sinks))
-    return sink_qdrant.run(
-        settings.stream_context(),
-        target,
+    return serve(
+        sink_qdrant.SPEC,
+        settings,
+        lambda _producer: sink_qdrant.QdrantSink(target, owns_store=store is None),
         group_id=group_id or settings.sinks.qdrant_sink_group_id,
         batch_size=batch_size or settings.sinks.sink_batch_size,
-        owns_store=store is None,
         idle_exit_s=idle_exit_s,
     )
 
@@ -86,13 +142,14 @@ def run_sink_blobs(
     group_id: str | None = None,
     batch_size: int | None = None,
 ) -> sink_blobs.BlobSinkCounts:
+    """The blob sink over `blobs`, or over the blob store of the state directory."""
     target = blobs or blob_store(settings)
-    return sink_blobs.run(
-        settings.stream_context(),
-        target,
+    return serve(
+        sink_blobs.SPEC,
+        settings,
+        lambda _producer: sink_blobs.BlobSink(target, owns_store=blobs is None),
         group_id=group_id or settings.sinks.blob_sink_group_id,
         batch_size=batch_size or settings.sinks.sink_batch_size,
-        owns_store=blobs is None,
         idle_exit_s=idle_exit_s,
     )
 
@@ -159,4 +216,5 @@ __all__ = [
     "run_processors",
     "run_sink_blobs",
     "run_sink_qdrant",
+    "serve",
 ]

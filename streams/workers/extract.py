@@ -16,31 +16,31 @@ from dataclasses import dataclass
 import structlog
 
 from processors.extraction import ExtractionOutcome, Extractor, extract_all, usage_of
-from processors.extraction.extraction_settings import ExtractionSettings
 from schemas.errors import ExtractionError
 from schemas.events import ExtractionRequest
 from sinks.base import BatchingSink, SinkRecord
 from streams.kafka.context import StreamContext
 from streams.kafka.headers import redrive_count
-from streams.kafka.loop import ConsumerLoop, RecordDecoder, worker_loop
+from streams.kafka.loop import WorkerSpec
 from streams.kafka.parking import dead_letter
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import EXTRACTIONS
-from streams.workers.memory_delivery import deliver_memories, max_poll_interval_ms, publish_usage
+from streams.workers.memory_delivery import deliver_memories, publish_usage
+from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
 
 COMPONENT = "extract"
+SPEC = WorkerSpec(COMPONENT, COMPONENT, ExtractionRequest, lambda topics: topics.requests)
 
 
 @dataclass
-class ExtractionCounts:
+class ExtractionCounts(WorkerCounts):
     extracted: int = 0
     dead_lettered: int = 0
-    quarantined: int = 0
 
 
-class ExtractionSink(BatchingSink[ExtractionRequest]):
+class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionRequest, ExtractionCounts]):
     """Extracts a batch of requests at the checkpoint and queues memories, usage records and DLQ messages."""
 
     def __init__(
@@ -93,34 +93,4 @@ class ExtractionSink(BatchingSink[ExtractionRequest]):
         self.extractor.close()
 
 
-def build_loop(
-    ctx: StreamContext, settings: ExtractionSettings, extractor: Extractor
-) -> tuple[ConsumerLoop[ExtractionRequest], ExtractionSink]:
-    """The extraction worker's loop over `extractor` (closed with the loop)."""
-    return worker_loop(
-        ctx.kafka,
-        component=COMPONENT,
-        group_id=settings.worker_group_id,
-        topic=ctx.topics.requests,
-        quarantine_topic=ctx.topics.quarantine,
-        decoder=RecordDecoder(ExtractionRequest, ctx.codec, stage=COMPONENT),
-        sink_for=lambda producer: ExtractionSink(ctx, extractor, producer, parallelism=settings.ollama_parallelism),
-        batch_size=settings.worker_batch_size,
-        max_poll_interval_ms=max_poll_interval_ms(
-            settings.worker_batch_size, settings.ollama_parallelism, settings.request_timeout_s
-        ),
-    )
-
-
-def run(
-    ctx: StreamContext, settings: ExtractionSettings, extractor: Extractor, *, idle_exit_s: float | None = None
-) -> ExtractionCounts:
-    """Run the extraction worker until stopped (or idle for `idle_exit_s`)."""
-    loop, sink = build_loop(ctx, settings, extractor)
-    log.info("extract.worker", extractor=extractor.name)
-    loop.serve(idle_exit_s=idle_exit_s)
-    sink.counts.quarantined = loop.stats.quarantined
-    return sink.counts
-
-
-__all__ = ["COMPONENT", "ExtractionCounts", "ExtractionSink", "build_loop", "run"]
+__all__ = ["COMPONENT", "SPEC", "ExtractionCounts", "ExtractionSink"]

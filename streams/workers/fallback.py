@@ -21,34 +21,34 @@ from dataclasses import dataclass
 import structlog
 
 from processors.extraction import Extractor, usage_of
-from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.policy import FallbackAction, policy_of
 from schemas.errors import ExtractionError, SinkBackpressureError
 from schemas.events import ExtractionRequest
-from sinks.base import Sink, SinkRecord
+from sinks.base import SinkRecord
 from streams.kafka.context import StreamContext
 from streams.kafka.headers import ErrorInfo
-from streams.kafka.loop import ConsumerLoop, RecordDecoder, worker_loop
+from streams.kafka.loop import WorkerSpec
 from streams.kafka.parking import error_info_for, park, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import FALLBACK
-from streams.workers.memory_delivery import deliver_memories, max_poll_interval_ms, publish_usage
+from streams.workers.memory_delivery import deliver_memories, publish_usage
+from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
 
 COMPONENT = "fallback"
+SPEC = WorkerSpec(COMPONENT, COMPONENT, ExtractionRequest, lambda topics: topics.dlq)
 MAX_ATTEMPTS = 5
 
 
 @dataclass
-class FallbackCounts:
+class FallbackCounts(WorkerCounts):
     extracted: int = 0
     reparked: int = 0
-    quarantined: int = 0
     waits: int = 0
 
 
-class FallbackSink(Sink[ExtractionRequest]):
+class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
     """Extracts each DLQ request with Claude; pushes back (`SinkBackpressureError`) while Claude is unavailable."""
 
     def __init__(
@@ -106,35 +106,4 @@ class FallbackSink(Sink[ExtractionRequest]):
         self.extractor.close()
 
 
-def build_loop(
-    ctx: StreamContext, settings: ExtractionSettings, extractor: Extractor
-) -> tuple[ConsumerLoop[ExtractionRequest], FallbackSink]:
-    """The fallback consumer's loop over `extractor` (closed with the loop)."""
-    return worker_loop(
-        ctx.kafka,
-        component=COMPONENT,
-        group_id=settings.fallback_group_id,
-        topic=ctx.topics.dlq,
-        quarantine_topic=ctx.topics.quarantine,
-        decoder=RecordDecoder(ExtractionRequest, ctx.codec, stage=COMPONENT),
-        sink_for=lambda producer: FallbackSink(
-            ctx, extractor, producer, park_cooldown_s=settings.fallback_park_cooldown_s
-        ),
-        batch_size=settings.fallback_batch_size,
-        max_poll_interval_ms=max_poll_interval_ms(
-            settings.fallback_batch_size, 1, settings.request_timeout_s, attempts=settings.backoff_attempts
-        ),
-    )
-
-
-def run(
-    ctx: StreamContext, settings: ExtractionSettings, extractor: Extractor, *, idle_exit_s: float | None = None
-) -> FallbackCounts:
-    """Run the fallback consumer until stopped (or idle for `idle_exit_s`)."""
-    loop, sink = build_loop(ctx, settings, extractor)
-    loop.serve(idle_exit_s=idle_exit_s)
-    sink.counts.quarantined += loop.stats.quarantined
-    return sink.counts
-
-
-__all__ = ["COMPONENT", "MAX_ATTEMPTS", "FallbackCounts", "FallbackSink", "build_loop", "run"]
+__all__ = ["COMPONENT", "MAX_ATTEMPTS", "SPEC", "FallbackCounts", "FallbackSink"]

@@ -21,13 +21,13 @@ import structlog
 
 from schemas.errors import ValidationError
 from schemas.events import ExtractionRequest
-from sinks.base import Sink, SinkRecord
+from sinks.base import SinkRecord
 from sinks.blobstore import BlobStore
 from sinks.blobstore.windows import WINDOW_MEDIA_TYPE, window_document
 from sinks.search.tenancy import tenant_referrer
-from streams.kafka.context import StreamContext
-from streams.kafka.loop import ConsumerLoop, RecordDecoder, worker_loop
+from streams.kafka.loop import WorkerSpec
 from streams.metrics import BLOBS_WRITTEN
+from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
 
@@ -37,11 +37,10 @@ _MAX_REFERRER = 512
 
 
 @dataclass
-class BlobSinkCounts:
+class BlobSinkCounts(WorkerCounts):
     created: int = 0
     existing: int = 0
     content_refs: int = 0
-    quarantined: int = 0
 
 
 def check_request(request: ExtractionRequest) -> None:
@@ -52,7 +51,7 @@ def check_request(request: ExtractionRequest) -> None:
         raise ValidationError("request has no usable tenant_id", field="tenant_id")
 
 
-class BlobSink(Sink[ExtractionRequest]):
+class BlobSink(WorkerSink[ExtractionRequest, BlobSinkCounts]):
     """Stores the window of every request; the blob store's writes are durable on return."""
 
     def __init__(self, blobs: BlobStore, *, owns_store: bool = True) -> None:
@@ -87,37 +86,7 @@ class BlobSink(Sink[ExtractionRequest]):
             self.blobs.close()
 
 
-def build_loop(
-    ctx: StreamContext, blobs: BlobStore, *, group_id: str, batch_size: int, owns_store: bool = True
-) -> tuple[ConsumerLoop[ExtractionRequest], BlobSink]:
-    """The blob sink's consumer loop over `blobs` (closed with the loop when `owns_store`)."""
-    return worker_loop(
-        ctx.kafka,
-        component=COMPONENT,
-        group_id=group_id,
-        topic=ctx.topics.requests,
-        quarantine_topic=ctx.topics.quarantine,
-        decoder=RecordDecoder(ExtractionRequest, ctx.codec, stage=STAGE, validate=check_request),
-        sink_for=lambda _producer: BlobSink(blobs, owns_store=owns_store),
-        batch_size=batch_size,
-    )
+SPEC = WorkerSpec(COMPONENT, STAGE, ExtractionRequest, lambda topics: topics.requests, validate=check_request)
 
 
-def run(
-    ctx: StreamContext,
-    blobs: BlobStore,
-    *,
-    group_id: str,
-    batch_size: int,
-    owns_store: bool = True,
-    idle_exit_s: float | None = None,
-) -> BlobSinkCounts:
-    """Run the blob sink until stopped (or idle for `idle_exit_s`)."""
-    loop, sink = build_loop(ctx, blobs, group_id=group_id, batch_size=batch_size, owns_store=owns_store)
-    loop.serve(idle_exit_s=idle_exit_s)
-    sink.counts.quarantined = loop.stats.quarantined
-    log.info("sink_blobs.stopped", **vars(sink.counts))
-    return sink.counts
-
-
-__all__ = ["COMPONENT", "BlobSink", "BlobSinkCounts", "build_loop", "check_request", "run"]
+__all__ = ["COMPONENT", "SPEC", "BlobSink", "BlobSinkCounts", "check_request"]

@@ -19,12 +19,12 @@ import structlog
 
 from schemas.errors import ValidationError
 from schemas.events import MemoryBatch
-from sinks.base import Sink, SinkRecord
+from sinks.base import SinkRecord
 from sinks.memory_store import MemoryStore, UpsertReport
 from sinks.sink_settings import SinkSettings
-from streams.kafka.context import StreamContext
-from streams.kafka.loop import ConsumerLoop, RecordDecoder, worker_loop
+from streams.kafka.loop import WorkerSpec
 from streams.metrics import MEMORIES_WRITTEN
+from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
 
@@ -33,14 +33,13 @@ STAGE = "sink_qdrant"
 
 
 @dataclass
-class QdrantSinkCounts:
+class QdrantSinkCounts(WorkerCounts):
     """What the sink did since it started, memory by memory (batches for quarantine)."""
 
     batches: int = 0
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    quarantined: int = 0
 
 
 def check_batch(batch: MemoryBatch) -> None:
@@ -56,7 +55,7 @@ def sink_settings(settings: SinkSettings) -> SinkSettings:
     return settings.model_copy(update={"edge_flush_each_upsert": False})
 
 
-class QdrantSink(Sink[MemoryBatch]):
+class QdrantSink(WorkerSink[MemoryBatch, QdrantSinkCounts]):
     """Upserts every `MemoryBatch`; `flush()` makes the writes durable."""
 
     def __init__(self, store: MemoryStore, *, owns_store: bool = True) -> None:
@@ -89,37 +88,7 @@ class QdrantSink(Sink[MemoryBatch]):
             self.store.close()
 
 
-def build_loop(
-    ctx: StreamContext, store: MemoryStore, *, group_id: str, batch_size: int, owns_store: bool = True
-) -> tuple[ConsumerLoop[MemoryBatch], QdrantSink]:
-    """The sink's consumer loop over `store` (closed with the loop when `owns_store`)."""
-    return worker_loop(
-        ctx.kafka,
-        component=COMPONENT,
-        group_id=group_id,
-        topic=ctx.topics.memories,
-        quarantine_topic=ctx.topics.quarantine,
-        decoder=RecordDecoder(MemoryBatch, ctx.codec, stage=STAGE, validate=check_batch),
-        sink_for=lambda _producer: QdrantSink(store, owns_store=owns_store),
-        batch_size=batch_size,
-    )
+SPEC = WorkerSpec(COMPONENT, STAGE, MemoryBatch, lambda topics: topics.memories, validate=check_batch)
 
 
-def run(
-    ctx: StreamContext,
-    store: MemoryStore,
-    *,
-    group_id: str,
-    batch_size: int,
-    owns_store: bool = True,
-    idle_exit_s: float | None = None,
-) -> QdrantSinkCounts:
-    """Run the Qdrant sink until stopped (or idle for `idle_exit_s`)."""
-    loop, sink = build_loop(ctx, store, group_id=group_id, batch_size=batch_size, owns_store=owns_store)
-    loop.serve(idle_exit_s=idle_exit_s)
-    sink.counts.quarantined = loop.stats.quarantined
-    log.info("sink_qdrant.stopped", **vars(sink.counts))
-    return sink.counts
-
-
-__all__ = ["COMPONENT", "QdrantSink", "QdrantSinkCounts", "build_loop", "check_batch", "run", "sink_settings"]
+__all__ = ["COMPONENT", "SPEC", "QdrantSink", "QdrantSinkCounts", "check_batch", "sink_settings"]

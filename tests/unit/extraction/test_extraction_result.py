@@ -9,7 +9,7 @@ import pytest
 from extraction_support import simple_request
 
 from processors.extraction.contract import ExtractionError
-from processors.extraction.memory_ids import batch_id, memory_id, normalise_text
+from processors.extraction.memory_ids import batch_id, identity_text, memory_id
 from processors.extraction.result import accept, parse_result, result_json_schema, to_memories
 from schemas.events import MemoryKind
 
@@ -111,7 +111,7 @@ def test_memories_map_turn_indexes_drop_unknown_ids_and_merge_duplicates() -> No
 
 
 def test_ids_are_deterministic_and_scoped() -> None:
-    assert normalise_text("  Uses   POSTGRES 16. ") == normalise_text("uses postgres 16") == "uses postgres 16"
+    assert identity_text("  Uses   POSTGRES 16. ") == identity_text("uses postgres 16") == "uses postgres 16"
     base = memory_id("acme", "u-1", "fact", "Uses Postgres 16")
     assert base == memory_id("acme", "u-1", "fact", "uses postgres 16.")
     assert base != memory_id("other", "u-1", "fact", "Uses Postgres 16")
