@@ -25,10 +25,10 @@ from schemas.codec import SingleObjectCodec
 from schemas.events import ExtractionRequest, Role, WindowTurn
 from streams.bench.contract import BenchOptions, BenchReport
 from streams.bench.report import median, percentile
-from streams.kafka.loop import build_worker
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.provision import provision
 from streams.kafka.topic_catalogue import TopicNames
+from streams.kafka.worker_spec import build_worker
 from streams.settings import Settings
 from streams.testing.fake_ollama import FakeOllamaServer
 from streams.wiring.broker import live_broker

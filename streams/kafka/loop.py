@@ -24,60 +24,22 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from schemas.codec import EventCodec
 from schemas.errors import CodecError, SinkBackpressureError, ValidationError
 from schemas.events import EventModel
-from sinks.base import Sink, SinkRecord
-from streams.kafka.consumer import make_consumer
-from streams.kafka.context import StreamContext
-from streams.kafka.parking import message_headers, quarantine
+from sinks.base import Sink
+from streams.kafka.decoding import RecordDecoder, raw_record
+from streams.kafka.parking import quarantine
 from streams.kafka.producer import ReliableProducer
-from streams.kafka.topic_catalogue import TopicNames
 from streams.metrics import BATCH_FAILURES, BATCH_SECONDS, BATCHES_COMMITTED, MESSAGES_CONSUMED
 
 log = structlog.get_logger(__name__)
 
 E = TypeVar("E", bound=EventModel)
-
-
-@dataclass(frozen=True)
-class RecordDecoder(Generic[E]):
-    """How a worker reads its input: the event model, the codec, and checks a decoded event must pass.
-
-    Failures are quarantined under the stages `<stage>.decode` (`CodecError`) and `<stage>.validate`
-    (`ValidationError` from `validate`).
-    """
-
-    model: type[E]
-    codec: EventCodec
-    stage: str
-    validate: Callable[[E], None] | None = None
-
-    def decode(self, message: Message) -> E:
-        event = self.codec.decode(message.value() or b"", self.model, message.topic() or "")
-        if self.validate is not None:
-            self.validate(event)
-        return event
-
-
-def raw_record(message: Message, value: Any = None) -> SinkRecord[Any]:
-    """A message as a `SinkRecord` (its decoded value, or None) with its position, key, bytes and headers."""
-    partition, offset = message.partition(), message.offset()
-    key = message.key()
-    return SinkRecord(
-        value=value,
-        topic=message.topic() or "",
-        partition=partition if partition is not None else -1,
-        offset=offset if offset is not None else -1,
-        key=key if isinstance(key, bytes) else None,
-        raw=message.value() or b"",
-        headers=tuple(message_headers(message)),
-    )
 
 
 @dataclass
@@ -302,45 +264,4 @@ class ConsumerLoop(Generic[E]):
                 log.info("consumer.rewind_skipped", topic=topic, partition=partition, reason=str(exc))
 
 
-S = TypeVar("S", bound=Sink[Any])
-
-
-@dataclass(frozen=True)
-class WorkerSpec(Generic[E]):
-    """What makes a confluent-kafka worker: its name, the stage name its quarantine headers carry, the event
-    model it reads, the topic it reads (from the topic names), and the checks a decoded event must pass."""
-
-    component: str
-    stage: str
-    model: type[E]
-    topic: Callable[[TopicNames], str]
-    validate: Callable[[E], None] | None = None
-
-
-def build_worker(
-    spec: WorkerSpec[E],
-    ctx: StreamContext,
-    sink_for: Callable[[ReliableProducer], S],
-    *,
-    group_id: str,
-    batch_size: int,
-    max_poll_interval_ms: int | None = None,
-) -> tuple[ConsumerLoop[E], S]:
-    """A worker's loop: its own reliable producer, the sink built on it, and an at-least-once consumer."""
-    producer = ReliableProducer(ctx.kafka)
-    sink = sink_for(producer)
-    overrides = {} if max_poll_interval_ms is None else {"max.poll.interval.ms": max_poll_interval_ms}
-    loop = ConsumerLoop(
-        component=spec.component,
-        consumer=make_consumer(ctx.kafka, group_id, **overrides),
-        topics=[spec.topic(ctx.topics)],
-        decoder=RecordDecoder(spec.model, ctx.codec, stage=spec.stage, validate=spec.validate),
-        sink=sink,
-        producer=producer,
-        quarantine_topic=ctx.topics.quarantine,
-        batch_size=batch_size,
-    )
-    return loop, sink
-
-
-__all__ = ["ConsumerLoop", "LoopStats", "RecordDecoder", "WorkerSpec", "build_worker", "raw_record"]
+__all__ = ["ConsumerLoop", "LoopStats"]

@@ -18,8 +18,8 @@ from processors.extraction import DailyBudget, Extractor
 from processors.extraction.extractor_factory import build_fallback, choose_extractor
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
-from streams.kafka.loop import WorkerSpec, build_worker
 from streams.kafka.producer import ReliableProducer
+from streams.kafka.worker_spec import WorkerSpec, build_worker
 from streams.processor_app.app_settings import ProcessorAppSettings
 from streams.processor_app.config import WorkerConfig
 from streams.settings import Settings

@@ -21,9 +21,9 @@ from schemas.events import ExtractionRequest
 from sinks.base import BatchingSink, SinkRecord
 from streams.kafka.context import StreamContext
 from streams.kafka.headers import redrive_count
-from streams.kafka.loop import WorkerSpec
 from streams.kafka.parking import dead_letter
 from streams.kafka.producer import ReliableProducer
+from streams.kafka.worker_spec import WorkerSpec
 from streams.metrics import EXTRACTIONS
 from streams.workers.memory_delivery import deliver_memories, publish_usage
 from streams.workers.worker_sink import WorkerCounts, WorkerSink

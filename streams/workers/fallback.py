@@ -27,9 +27,9 @@ from schemas.events import ExtractionRequest
 from sinks.base import SinkRecord
 from streams.kafka.context import StreamContext
 from streams.kafka.headers import ErrorInfo
-from streams.kafka.loop import WorkerSpec
 from streams.kafka.parking import error_info_for, park, quarantine
 from streams.kafka.producer import ReliableProducer
+from streams.kafka.worker_spec import WorkerSpec
 from streams.metrics import FALLBACK
 from streams.workers.memory_delivery import deliver_memories, publish_usage
 from streams.workers.worker_sink import WorkerCounts, WorkerSink

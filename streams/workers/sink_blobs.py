@@ -25,7 +25,7 @@ from sinks.base import SinkRecord
 from sinks.blobstore import BlobStore
 from sinks.blobstore.windows import WINDOW_MEDIA_TYPE, window_document
 from sinks.search.tenancy import tenant_referrer
-from streams.kafka.loop import WorkerSpec
+from streams.kafka.worker_spec import WorkerSpec
 from streams.metrics import BLOBS_WRITTEN
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 

@@ -22,7 +22,7 @@ from schemas.events import MemoryBatch
 from sinks.base import SinkRecord
 from sinks.memory_store import MemoryStore, UpsertReport
 from sinks.sink_settings import SinkSettings
-from streams.kafka.loop import WorkerSpec
+from streams.kafka.worker_spec import WorkerSpec
 from streams.metrics import MEMORIES_WRITTEN
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 

@@ -10,7 +10,8 @@ from confluent_kafka import Producer
 from schemas.events import EventModel
 from sinks.base import Sink, SinkRecord
 from streams.kafka.consumer import make_consumer, read_topic
-from streams.kafka.loop import ConsumerLoop, RecordDecoder
+from streams.kafka.decoding import RecordDecoder
+from streams.kafka.loop import ConsumerLoop
 from streams.kafka.producer import ReliableProducer
 from streams.settings import Settings
 
