@@ -40,6 +40,7 @@ def window_turn(
         turn_index=turn.turn_index,
         role=turn.role,
         speaker=(turn.speaker or turn.user_id) if turn.role is Role.USER else turn.speaker,
+        user_id=turn.user_id,
         content=text if turn.content is not None else None,
         content_ref=turn.content_ref if turn.content is None else None,
         tool_name=turn.tool_name,
@@ -82,7 +83,7 @@ def extraction_request(
     top = max(turns, key=lambda t: (t.priority, -t.turn_index))
     refs = tuple(dict.fromkeys(t.content_ref for t in turns if t.content_ref is not None))
     return ExtractionRequest(
-        request_id=request_id(state.conversation_id, first, last),
+        request_id=request_id(state.tenant_id, state.conversation_id, first, last),
         conversation_id=state.conversation_id,
         tenant_id=state.tenant_id,
         user_id=state.user_id,
@@ -116,7 +117,7 @@ def skip_record(
 ) -> SkipRecord:
     """Why `turn` goes to no request: the stage, a reason code, a detail, the scores and cues."""
     return SkipRecord(
-        skip_id=skip_id(turn.conversation_id, turn.turn_index, reason),
+        skip_id=skip_id(turn.tenant_id, turn.conversation_id, turn.turn_index, reason),
         event_id=turn.event_id,
         conversation_id=turn.conversation_id,
         turn_index=turn.turn_index,
@@ -135,4 +136,26 @@ def skip_record(
     )
 
 
-__all__ = ["ROUTE_COMPLEX", "ROUTE_FAST", "extraction_request", "route", "skip_record", "window_turn"]
+def window_skip(
+    state: ConversationState, turn: WindowTurn, stage: SkipStage, reason: str, *, detail: str = ""
+) -> SkipRecord:
+    """The skip record of a turn already in a pending window (when the window itself is abandoned)."""
+    return SkipRecord(
+        skip_id=skip_id(state.tenant_id, state.conversation_id, turn.turn_index, reason),
+        event_id=turn.event_id,
+        conversation_id=state.conversation_id,
+        turn_index=turn.turn_index,
+        tenant_id=state.tenant_id,
+        user_id=turn.user_id or state.user_id,
+        stage=stage,
+        reason=reason,
+        detail=detail,
+        token_count=turn.token_count,
+        source_partition=turn.source_partition,
+        source_offset=turn.source_offset,
+        event_time=turn.event_time,
+        recorded_at=turn.event_time,
+    )
+
+
+__all__ = ["ROUTE_COMPLEX", "ROUTE_FAST", "extraction_request", "route", "skip_record", "window_skip", "window_turn"]

@@ -26,13 +26,16 @@ from datetime import datetime
 
 from processors.change_detection import ChangeDetector, Trigger
 from processors.dedupe import Deduper, DedupeVerdict, MemoryLookup, TurnEmbedder
-from processors.emitted import extraction_request, skip_record, window_turn
+from processors.emitted import extraction_request, skip_record, window_skip, window_turn
 from processors.priority import CueScorer, Score, Scorer
 from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
 from processors.tokens import turn_text, turn_tokens
 from schemas.errors import ValidationError
 from schemas.events import ConversationTurn, ExtractionRequest, SkipRecord, SkipStage
+
+PROCESSING_ERROR = "processing_error"
+"""Skip reason of turns whose window could not be turned into a request (see `TurnProcessor.abandon`)."""
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,10 @@ class TurnProcessor:
     ) -> tuple[ConversationState, Decision]:
         """One turn through the stages; `state` is None for the conversation's first turn."""
         state = state or ConversationState.for_turn(turn)
-        if state.conversation_id != turn.conversation_id:
+        if (state.tenant_id, state.conversation_id) != (turn.tenant_id, turn.conversation_id):
             raise ValidationError(
-                f"turn of {turn.conversation_id!r} given the state of {state.conversation_id!r}",
+                f"turn of {turn.conversation_id!r} (tenant {turn.tenant_id!r}) given the state of "
+                f"{state.conversation_id!r} (tenant {state.tenant_id!r}): a conversation never takes another's state",
                 field="conversation_id",
             )
         text, tokens = turn_text(turn), turn_tokens(turn)
@@ -186,6 +190,21 @@ class TurnProcessor:
         """Sends whatever the pending window holds (shutdown, end of a replay, a closed conversation)."""
         return self._flush(state, trigger, now)
 
+    def abandon(self, state: ConversationState, reason: str) -> tuple[ConversationState, Decision]:
+        """Ends a pending window that cannot be turned into a request: one skip record per turn, window emptied.
+
+        The last resort when flushing the window raised: its turns stay accounted for (stage change_detection,
+        reason `processing_error`, the error in the detail) and the conversation's later turns start afresh.
+        """
+        if not state.pending:
+            return state, Decision()
+        state, window, _cues = self._detector.take(state)
+        skips = tuple(
+            window_skip(state, turn, SkipStage.CHANGE_DETECTION, PROCESSING_ERROR, detail=reason[:500])
+            for turn in window
+        )
+        return state.count(f"skipped:{PROCESSING_ERROR}"), Decision(skips=skips)
+
     def _flush(self, state: ConversationState, trigger: Trigger, now: datetime) -> tuple[ConversationState, Decision]:
         if not state.pending:
             return state, Decision()
@@ -202,4 +221,4 @@ class TurnProcessor:
         return state.count("requests", f"trigger:{trigger.value}"), Decision(requests=(request,))
 
 
-__all__ = ["Decision", "TurnProcessor"]
+__all__ = ["PROCESSING_ERROR", "Decision", "TurnProcessor"]

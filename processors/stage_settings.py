@@ -25,6 +25,11 @@ class PriorityWeights(BaseModel):
 class ProcessorSettings(BaseModel):
     """Thresholds of the three processor stages."""
 
+    # --- what a turn may claim -------------------------------------------------------------------------
+    max_future_event_s: float = Field(default=86_400.0, gt=0.0)
+    """How far a turn's event time may lie after its publish time (publisher: after now). Further ahead is a
+    broken clock: the publisher rejects such a turn and the processors quarantine it."""
+
     # --- change detection: windowing and triggers ----------------------------------------------
     min_turn_tokens: int = Field(default=6, ge=0)
     """A turn below this is *small*; it is skipped only when the scorer also finds no information in it."""

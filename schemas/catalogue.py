@@ -3,8 +3,9 @@
 Named types (BlobRef, Role, ...) live in their own files and are referenced by name; each top-level
 schema is expanded into a self-contained schema in which every named type is defined once, at its
 first use. The catalogue knows every shipped schema by full name and by its CRC-64-AVRO fingerprint
-of the Parsing Canonical Form, which is what Avro single-object encoding carries. Older or newer
-versions of a schema (another service's writer schema) can be registered so their events resolve.
+of the Parsing Canonical Form, which is what Avro single-object encoding carries. The versions memlane
+shipped before (`schemas/history/vN/`) are registered as writers, so events already on the topics keep
+decoding after an upgrade (BACKWARD compatibility); other services' writer schemas can be registered too.
 """
 
 from __future__ import annotations
@@ -151,10 +152,18 @@ class SchemaCatalogue:
         return sorted(self._current)
 
 
+HISTORY_DIR = SCHEMA_DIR / "history"
+"""Earlier versions of the schemas (`history/v1/`, ...): events already on the topics were written with them."""
+
+
 @lru_cache(maxsize=1)
 def shipped_catalogue() -> SchemaCatalogue:
-    """The catalogue of the schemas shipped in `schemas/`."""
-    return SchemaCatalogue(load_schema_dir(SCHEMA_DIR).values())
+    """The catalogue of the schemas shipped in `schemas/`, with every earlier version registered as a writer."""
+    catalogue = SchemaCatalogue(load_schema_dir(SCHEMA_DIR).values())
+    for version_dir in sorted(path for path in HISTORY_DIR.glob("*") if path.is_dir()):
+        for version in load_schema_dir(version_dir).values():
+            catalogue.register_writer(version)
+    return catalogue
 
 
 __all__ = [

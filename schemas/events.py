@@ -4,15 +4,51 @@ The `.avsc` files are the source of truth; `tests/unit/events/test_models_match_
 each model and its schema agree (names, types, nullability, defaults). Models are frozen and
 validated at the edges (publisher, CLI input); inside the pipeline they are built from decoded events.
 Timestamps are timezone-aware UTC datetimes (Avro `timestamp-millis`).
+
+Every model refuses what no component could carry safely, whether it arrives at the publisher or is decoded
+from a topic: a timestamp outside `EARLIEST`..`LATEST` (a turn dated 9999-12-31 would overflow every clock
+built on it), text that is not valid Unicode (a lone surrogate cannot be encoded as UTF-8), and ids
+(`Id`: conversation, tenant, user, event, ... ids) that are empty, longer than `MAX_ID_CHARS` or hold control
+characters such as NUL. A decoded event that fails goes to quarantine with the reason.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Timestamps must lie in [EARLIEST, LATEST): anything else is a bad clock, not a date."""
+MAX_ID_CHARS = 256
+
+
+def _check_id(value: str) -> str:
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must not contain control characters (NUL, newline, ...)")
+    return value
+
+
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_check_id)]
+"""An identifier: 1-256 characters, no control characters."""
+
+
+def _check_unicode(value: Any) -> None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"is not valid Unicode text (character {exc.start}: {exc.reason})") from None
+    elif isinstance(value, tuple | list):
+        for item in value:
+            _check_unicode(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_unicode(key)
+            _check_unicode(item)
 
 
 def utc_now() -> datetime:
@@ -58,7 +94,11 @@ class _Record(BaseModel):
     @classmethod
     def _normalise_datetimes(cls, value: Any) -> Any:
         if isinstance(value, datetime):
-            return _to_utc_millis(value)
+            value = _to_utc_millis(value)
+            if not EARLIEST <= value < LATEST:
+                raise ValueError(f"timestamp {value.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}")
+            return value
+        _check_unicode(value)
         return value
 
 
@@ -84,24 +124,24 @@ class Attachment(_Record):
 class ConversationTurn(EventModel):
     avro_name: ClassVar[str] = "dev.memlane.events.ConversationTurn"
 
-    event_id: str = Field(min_length=1)
-    conversation_id: str = Field(min_length=1)
+    event_id: Id
+    conversation_id: Id
     turn_index: int = Field(ge=0)
-    tenant_id: str = Field(min_length=1)
-    user_id: str = Field(min_length=1)
-    agent_id: str | None = None
-    platform: str = Field(min_length=1)
+    tenant_id: Id
+    user_id: Id
+    agent_id: Id | None = None
+    platform: Id
     role: Role
-    speaker: str | None = None
+    speaker: Id | None = None
     content: str | None = None
     content_ref: BlobRef | None = None
-    tool_name: str | None = None
+    tool_name: Id | None = None
     tool_output_bytes: int | None = Field(default=None, ge=0)
     token_count: int = Field(ge=0)
     context_tokens_used: int | None = Field(default=None, ge=0)
     context_tokens_limit: int | None = Field(default=None, gt=0)
     attachments: tuple[Attachment, ...] = ()
-    session_id: str | None = None
+    session_id: Id | None = None
     event_time: datetime
     published_at: datetime = Field(default_factory=utc_now)
     metadata: dict[str, str] = Field(default_factory=dict)
@@ -145,6 +185,7 @@ class WindowTurn(_Record):
     turn_index: int
     role: Role
     speaker: str | None = None
+    user_id: str | None = None
     content: str | None = None
     content_ref: BlobRef | None = None
     tool_name: str | None = None
@@ -183,9 +224,14 @@ class Memory(_Record):
     kind: MemoryKind
     text: str = Field(min_length=1)
     subject: str | None = None
+    user_id: str | None = None
+    """Whose memory this is: the user of its source turns (None in batches written before it was carried)."""
+    user_ids: tuple[str, ...] = ()
+    """Every user whose turns the memory came from; more than one for a memory drawn from several people."""
     confidence: float = Field(ge=0.0, le=1.0)
     priority: float = 0.5
     source_turn_ids: tuple[str, ...] = ()
+    source_turn_indexes: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     event_time: datetime
 

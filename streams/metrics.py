@@ -28,6 +28,10 @@ TURNS_SKIPPED = Counter("memlane_turns_skipped_total", "Turns not forwarded to e
 REQUESTS_OUT = Counter("memlane_requests_out_total", "Extraction requests emitted", ["trigger", "priority_class"])
 TOKENS_SEEN = Counter("memlane_tokens_seen_total", "Turn tokens read by the processors")
 TOKENS_FORWARDED = Counter("memlane_tokens_forwarded_total", "Turn tokens forwarded to extraction")
+PROCESSOR_ISOLATED = Counter(
+    "memlane_processor_isolated_total",
+    "Turns quarantined or windows ended because processing their conversation raised (the rest kept flowing)",
+)
 OFFSET_GAPS = Counter(
     "memlane_processor_offset_gaps_total", "Turn offsets the stream skipped, sought back and read again"
 )
@@ -76,6 +80,8 @@ __all__ = [
     "LLM_TOKENS",
     "MEMORIES_WRITTEN",
     "MESSAGES_CONSUMED",
+    "OFFSET_GAPS",
+    "PROCESSOR_ISOLATED",
     "QUARANTINED",
     "REQUESTS_OUT",
     "TOKENS_FORWARDED",

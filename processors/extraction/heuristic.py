@@ -6,8 +6,12 @@ memory is tagged `extractor:heuristic` and `rule:<name>`; confidences are fixed 
 LLM acceptance threshold, so a reader can always tell (and filter) rule output. No usage records: no LLM call.
 
 Each sentence of the window's user and assistant turns (tool turns: error rules only) is tested against the
-rules in order error, decision, next step, fact; the first rule that matches classifies it. Memories keep
-the sentence verbatim (cut at 400 characters), cite their turn, and get deterministic ids.
+rules in order error, decision, next step, fact; the first rule that matches classifies it. A sentence no
+rule claims is still a fact when a user said it and it carries information: only what the priority
+scorer calls small talk (greetings, thanks, praise, bare acknowledgements) and sentences under four
+words yield nothing, so a window's decision never crowds out its facts. Memories keep the sentence verbatim (cut at 400
+characters), cite their turn (id and index), belong to the user who said it (`Memory.user_id`), and get
+deterministic ids.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from dataclasses import dataclass
 from processors.extraction.contract import ExtractionOutcome, HealthProbe, StaticHealth
 from processors.extraction.memory_ids import memory_id
 from processors.extraction.result import KIND_PRIORITY
+from processors.priority import CueScorer, PriorityClass
+from processors.stage_settings import ProcessorSettings
 from schemas.events import ExtractionRequest, Memory, MemoryKind, Role, WindowTurn
 
 EXTRACTOR_NAME = "heuristic"
-EXTRACTOR_VERSION = "rules-1"
+EXTRACTOR_VERSION = "rules-2"
 MAX_SENTENCE_CHARS = 400
 MIN_SENTENCE_CHARS = 12
 MIN_SENTENCE_WORDS = 4  # "Agreed, Caroline." is an acknowledgement, not a decision worth remembering
@@ -104,14 +110,35 @@ def _turn_text(turn: WindowTurn) -> str:
     return turn.content_ref.preview if turn.content_ref is not None else ""
 
 
+INFORMATIVE = Rule("informative", MemoryKind.FACT, re.compile(r".+"), 0.4, frozenset({Role.USER}))
+"""What a sentence no other rule claims becomes, unless it is small talk."""
+_SMALL_TALK = CueScorer(ProcessorSettings())
+
+
+def informative(sentence: str, role: Role) -> bool:
+    """Not small talk: the priority scorer finds at least one fact cue and no chit-chat in it."""
+    score = _SMALL_TALK.score(sentence, role=role)
+    return score.priority_class is not PriorityClass.CHIT_CHAT and score.information >= 1.0
+
+
 def classify(sentence: str, role: Role) -> tuple[Rule, re.Match[str]] | None:
-    """The first rule that applies to a sentence spoken in `role`."""
+    """The first rule that applies to a sentence spoken in `role` (a fact only when it is informative)."""
     for rule in RULES:
         if role in rule.roles:
             match = rule.pattern.search(sentence)
             if match:
+                if rule.kind is MemoryKind.FACT and not informative(sentence, role):
+                    return None
                 return rule, match
-    return None
+    if role not in INFORMATIVE.roles or not informative(sentence, role):
+        return None
+    match = INFORMATIVE.pattern.search(sentence)
+    return (INFORMATIVE, match) if match else None
+
+
+def owner(turn: WindowTurn, request: ExtractionRequest) -> str:
+    """Whose memory a sentence of `turn` makes: the user who said it (the request's user for old events)."""
+    return turn.user_id or request.user_id
 
 
 class HeuristicExtractor:
@@ -142,7 +169,8 @@ class HeuristicExtractor:
                 rule, match = found
                 if per_kind.get(rule.kind, 0) >= self.max_items_per_kind:
                     continue
-                mid = memory_id(request.tenant_id, request.user_id, rule.kind.value, sentence)
+                user = owner(turn, request)
+                mid = memory_id(request.tenant_id, user, rule.kind.value, sentence)
                 if mid in memories:
                     continue
                 per_kind[rule.kind] = per_kind.get(rule.kind, 0) + 1
@@ -151,9 +179,12 @@ class HeuristicExtractor:
                     kind=rule.kind,
                     text=sentence,
                     subject=match.group(1) if rule.name == "exception_name" else turn.speaker or turn.role.value,
+                    user_id=user,
+                    user_ids=(user,),
                     confidence=rule.confidence,
                     priority=KIND_PRIORITY[rule.kind],
                     source_turn_ids=(turn.event_id,),
+                    source_turn_indexes=(turn.turn_index,),
                     tags=(f"extractor:{EXTRACTOR_NAME}", f"rule:{rule.name}"),
                     event_time=turn.event_time,
                 )
@@ -169,9 +200,12 @@ class HeuristicExtractor:
 __all__ = [
     "EXTRACTOR_NAME",
     "EXTRACTOR_VERSION",
+    "INFORMATIVE",
     "RULES",
     "HeuristicExtractor",
     "Rule",
     "classify",
+    "informative",
+    "owner",
     "sentences",
 ]

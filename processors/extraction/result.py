@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from processors.extraction.contract import ErrorClass, extraction_failure
 from processors.extraction.memory_ids import memory_id
-from schemas.events import ExtractionRequest, Memory, MemoryKind
+from schemas.events import ExtractionRequest, Memory, MemoryKind, Role, WindowTurn
 
 KIND_FIELDS: tuple[tuple[str, MemoryKind], ...] = (
     ("facts", MemoryKind.FACT),
@@ -116,39 +116,60 @@ def parse_result(payload: str | Mapping[str, Any]) -> ExtractionResult:
         ) from exc
 
 
-def _turn_ids(request: ExtractionRequest, claimed: Sequence[str]) -> tuple[str, ...]:
-    """The claimed ids that name a turn of the window; bare turn indexes are mapped to event ids."""
-    by_index = {str(turn.turn_index): turn.event_id for turn in request.turns}
-    known = set(by_index.values())
-    found: list[str] = []
+def _source_turns(request: ExtractionRequest, claimed: Sequence[str]) -> tuple[WindowTurn, ...]:
+    """The window turns the claimed ids name; bare turn indexes are mapped to their turns, unknown ids dropped."""
+    by_id = {turn.event_id: turn for turn in request.turns}
+    by_index = {str(turn.turn_index): turn for turn in request.turns}
+    found: dict[str, WindowTurn] = {}
     for raw in claimed:
-        ref = raw.strip().lstrip("#")
-        event_id = ref if ref in known else by_index.get(ref)
-        if event_id is not None and event_id not in found:
-            found.append(event_id)
-    return tuple(found)
+        ref = str(raw).strip().lstrip("#")
+        turn = by_id.get(ref) or by_index.get(ref)
+        if turn is not None:
+            found.setdefault(turn.event_id, turn)
+    return tuple(found.values())
+
+
+def attribute(request: ExtractionRequest, sources: Sequence[WindowTurn], subject: str = "") -> tuple[str, ...]:
+    """The users a memory belongs to, the first being its owner.
+
+    The users of its source turns; without sources, the window's only user, or the user whose speaker name
+    the subject gives; failing all, the request's user (the conversation's first).
+    """
+    users = tuple(dict.fromkeys(turn.user_id or request.user_id for turn in sources))
+    if users:
+        return users
+    people = {(turn.user_id or request.user_id): turn.speaker for turn in request.turns if turn.role is Role.USER}
+    if len(people) == 1:
+        return (next(iter(people)),)
+    named = [
+        user for user, speaker in people.items() if speaker and subject and speaker.casefold() == subject.casefold()
+    ]
+    return (named[0],) if len(named) == 1 else (request.user_id,)
 
 
 def to_memories(
     result: ExtractionResult, request: ExtractionRequest, *, tags: Sequence[str] = ()
 ) -> tuple[Memory, ...]:
     """The result's items as memories; items with the same id are merged (highest confidence wins)."""
-    event_times = {turn.event_id: turn.event_time for turn in request.turns}
-    fallback_time = max(event_times.values(), default=request.created_at)
+    fallback_time = max((turn.event_time for turn in request.turns), default=request.created_at)
     merged: dict[str, Memory] = {}
     for kind, item in result.items():
-        sources = _turn_ids(request, item.source_turn_ids)
-        mid = memory_id(request.tenant_id, request.user_id, kind.value, item.text)
+        sources = _source_turns(request, item.source_turn_ids)
+        users = attribute(request, sources, item.subject)
+        mid = memory_id(request.tenant_id, users[0], kind.value, item.text)
         memory = Memory(
             memory_id=mid,
             kind=kind,
             text=item.text,
             subject=item.subject or None,
+            user_id=users[0],
+            user_ids=users,
             confidence=item.confidence,
             priority=KIND_PRIORITY[kind],
-            source_turn_ids=sources,
+            source_turn_ids=tuple(turn.event_id for turn in sources),
+            source_turn_indexes=tuple(turn.turn_index for turn in sources),
             tags=tuple(tags),
-            event_time=max((event_times[s] for s in sources), default=fallback_time),
+            event_time=max((turn.event_time for turn in sources), default=fallback_time),
         )
         previous = merged.get(mid)
         if previous is None or memory.confidence > previous.confidence:
@@ -189,6 +210,7 @@ __all__ = [
     "ExtractedItem",
     "ExtractionResult",
     "accept",
+    "attribute",
     "parse_result",
     "result_json_schema",
     "to_memories",

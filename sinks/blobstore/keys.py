@@ -14,8 +14,15 @@ from pathlib import Path
 from schemas.errors import BlobStoreError
 
 KEY_LENGTH = 64
+TENANT_REFERRER_PREFIX = "tenant:"
+"""Blobs are content-addressed and shared; a tenant sees a blob only when it carries `tenant:<tenant_id>`."""
 OBJECT_SUFFIX = ".zst"
 _KEY_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def tenant_referrer(tenant_id: str) -> str:
+    """The referrer that makes a blob visible to `tenant_id` (added by whoever stored it for that tenant)."""
+    return f"{TENANT_REFERRER_PREFIX}{tenant_id}"
 
 
 def content_key(data: bytes) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from schemas.errors import BlobStoreError
 
 from .blob_store import BlobStore
+from .keys import tenant_referrer
 
 DEFAULT_THRESHOLD_CHARS = 6000
 DEFAULT_PREVIEW_CHARS = 800
@@ -46,11 +47,13 @@ def offload_if_large(
     preview_chars: int = DEFAULT_PREVIEW_CHARS,
     media_type: str = "text/plain",
     referrer: str | None = None,
+    tenant_id: str | None = None,
 ) -> OffloadResult:
     """Keep `text` inline when it has at most `threshold_chars` characters; otherwise store it in `store`.
 
-    `referrer` (e.g. the request id) is recorded with the blob so GC keeps it. Text that cannot be encoded
-    as UTF-8 (lone surrogates) raises `BlobStoreError`.
+    `referrer` (e.g. the request id) is recorded with the blob so GC keeps it; `tenant_id` adds the tenant's
+    marker (`tenant_referrer`), without which no search under that tenant's key shows the blob. Text that
+    cannot be encoded as UTF-8 (lone surrogates) raises `BlobStoreError`.
     """
     if not isinstance(text, str):
         raise BlobStoreError(f"offload_if_large takes str, got {type(text).__name__}")
@@ -67,6 +70,8 @@ def offload_if_large(
             inline_text=text, sha256=None, size_bytes=len(encoded), media_type=media_type, preview=None
         )
     put = store.put(encoded, media_type=media_type, referrer=referrer)
+    if tenant_id is not None:
+        store.add_referrer(put.sha256, tenant_referrer(tenant_id))
     return OffloadResult(
         inline_text=None,
         sha256=put.sha256,

@@ -64,6 +64,9 @@ class MemoryRecord:
     memory_id: str
     tenant_id: str
     user_id: str
+    """Whose memory it is (the first of `user_ids`)."""
+    user_ids: tuple[str, ...]
+    """Every user it belongs to: more than one for a memory drawn from several people's turns."""
     agent_id: str | None
     conversation_id: str
     kind: MemoryKind
@@ -82,6 +85,8 @@ class MemoryRecord:
 
     @classmethod
     def from_payload(cls, point_id: str, payload: dict[str, Any]) -> MemoryRecord:
+        raw_users = payload["user_id"]
+        users = [raw_users] if isinstance(raw_users, str) else [str(user) for user in raw_users]
         history = tuple(
             MemoryVersion(**{**entry, "lineage": _lineage(entry.get("lineage"))})
             for entry in payload.get("history", ())
@@ -89,7 +94,8 @@ class MemoryRecord:
         return cls(
             memory_id=str(payload.get("memory_id", point_id)),
             tenant_id=payload["tenant_id"],
-            user_id=payload["user_id"],
+            user_id=users[0],
+            user_ids=tuple(users),
             agent_id=payload.get("agent_id"),
             conversation_id=payload["conversation_id"],
             kind=MemoryKind(payload["kind"]),

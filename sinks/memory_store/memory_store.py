@@ -28,7 +28,7 @@ from sinks.embeddings import Embedder, FloatMatrix
 from sinks.sink_settings import SinkSettings
 
 from .memory_records import MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
-from .payload import memory_id_of, merged_payload, new_payload, point_id, scoped_point_id
+from .payload import memory_id_of, merged_payload, new_payload, owner, point_id, scoped_point_id
 from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
 from .query import tenant_conditions as _conditions
 from .tags import TagProfiler, tag_text, tag_vector
@@ -91,7 +91,7 @@ class MemoryStore(ABC):
             pending: dict[str, PointData] = {}
             for memory, vector in zip(fresh, vectors, strict=True):
                 tags = tag_text(memory.text, memory.kind, memory.tags)
-                target = self._duplicate_of(batch, vector, pending)
+                target = self._duplicate_of(batch.tenant_id, owner(batch, memory), vector, pending)
                 if target is None:
                     pid = point_ids[memory.memory_id]
                     payload = new_payload(batch, memory, tags, pid)
@@ -141,16 +141,19 @@ class MemoryStore(ABC):
         return fresh, point_ids
 
     def _duplicate_of(
-        self, batch: MemoryBatch, vector: FloatMatrix, pending: dict[str, PointData]
+        self, tenant_id: str, user_id: str, vector: FloatMatrix, pending: dict[str, PointData]
     ) -> tuple[str, dict[str, object]] | None:
         """The same user's memory `vector` near-duplicates (stored or written earlier in this batch)."""
         threshold = self.settings.dedupe_update_threshold
         best: tuple[float, str] | None = None
         for pid, point in pending.items():
+            owners = point.payload.get("user_id")
+            if owners != user_id and not (isinstance(owners, list) and user_id in owners):
+                continue  # another person's memory: never merged into
             score = float(np.dot(np.asarray(point.text, dtype=np.float32), vector))
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, pid)
-        conditions = _conditions(batch.tenant_id, SearchFilters(user_id=batch.user_id))
+        conditions = _conditions(tenant_id, SearchFilters(user_id=user_id))
         source = Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=threshold)
         for found in self._query(conditions, [source], 1):
             if best is None or found.score > best[0]:

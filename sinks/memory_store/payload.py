@@ -60,11 +60,23 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+def owner(batch: MemoryBatch, memory: Memory) -> str:
+    """Whose memory it is: its own user, or (batches written before memories carried one) the batch's."""
+    return memory.user_id or batch.user_id
+
+
+def users_field(batch: MemoryBatch, memory: Memory) -> str | list[str]:
+    """The `user_id` payload: the owner, or every user of a memory drawn from several (a filter on one of them
+    matches: a keyword match on an array field matches any element)."""
+    users = list(dict.fromkeys((owner(batch, memory), *memory.user_ids)))
+    return users[0] if len(users) == 1 else users
+
+
 def new_payload(batch: MemoryBatch, memory: Memory, tags: tuple[str, ...], point: str) -> dict[str, Any]:
     """The payload of `memory` stored as the new point `point`."""
     payload: dict[str, Any] = {
         "tenant_id": batch.tenant_id,
-        "user_id": batch.user_id,
+        "user_id": users_field(batch, memory),
         "conversation_id": batch.conversation_id,
         "version": 1,
     }
@@ -95,6 +107,8 @@ def _version_fields(batch: MemoryBatch, memory: Memory, tags: tuple[str, ...]) -
         fields["model"] = batch.model
     if memory.source_turn_ids:
         fields["source_turn_ids"] = list(memory.source_turn_ids)
+    if memory.source_turn_indexes:
+        fields["source_turn_indexes"] = list(memory.source_turn_indexes)
     return fields
 
 
@@ -124,7 +138,8 @@ def merged_payload(
     }
     history = [previous, *existing.get("history", [])][:max_history]
     merged_tags = tuple(sorted({*existing.get("tags", ()), *tags}))
-    payload = {key: value for key, value in existing.items() if key not in ("subject", "model", "source_turn_ids")}
+    dropped = ("subject", "model", "source_turn_ids", "source_turn_indexes")
+    payload = {key: value for key, value in existing.items() if key not in dropped}
     payload.update(_version_fields(batch, memory, merged_tags))
     payload["version"] = previous["version"] + 1
     payload["history"] = history
@@ -139,6 +154,7 @@ __all__ = [
     "memory_id_of",
     "merged_payload",
     "new_payload",
+    "owner",
     "point_id",
     "scoped_point_id",
 ]

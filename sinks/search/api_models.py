@@ -68,7 +68,8 @@ class MemoryOut(BaseModel):
     """A stored memory as the API shows it (latest version)."""
 
     memory_id: str
-    user_id: str
+    user_id: str = Field(description="whose memory it is")
+    user_ids: list[str] = Field(description="everyone it belongs to (more than one: drawn from several people)")
     agent_id: str | None
     conversation_id: str
     kind: MemoryKind
@@ -89,6 +90,7 @@ def _summary(record: MemoryRecord) -> dict[str, Any]:
     return {
         "memory_id": record.memory_id,
         "user_id": record.user_id,
+        "user_ids": list(record.user_ids),
         "agent_id": record.agent_id,
         "conversation_id": record.conversation_id,
         "kind": record.kind,

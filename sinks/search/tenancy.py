@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from schemas.errors import MemlaneError
 from sinks.blobstore import BlobStore
+from sinks.blobstore.keys import TENANT_REFERRER_PREFIX, tenant_referrer
 
-TENANT_REFERRER_PREFIX = "tenant:"
 API_KEY_HEADER = "X-API-Key"
 
 
@@ -34,11 +34,6 @@ class AuthError(MemlaneError):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def tenant_referrer(tenant_id: str) -> str:
-    """The blob referrer that makes a blob visible to `tenant_id`."""
-    return f"{TENANT_REFERRER_PREFIX}{tenant_id}"
 
 
 def _bearer_token(authorization: str) -> str:

@@ -37,6 +37,7 @@ class BlobClaimCheck:
             preview_chars=self.preview_chars,
             media_type=media_type,
             referrer=f"turn:{turn.event_id}",
+            tenant_id=turn.tenant_id,
         )
         if not result.offloaded or result.sha256 is None:
             return turn

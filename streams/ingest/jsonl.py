@@ -49,7 +49,9 @@ def parse_turn_line(text: str, line: int, *, tenant_id: str, platform: str) -> C
     raw.setdefault("platform", platform)
     if "conversation_id" in raw and "turn_index" in raw and "event_id" not in raw:
         try:
-            raw["event_id"] = derived_event_id(str(raw["conversation_id"]), int(raw["turn_index"]))
+            raw["event_id"] = derived_event_id(
+                str(raw["tenant_id"]), str(raw["conversation_id"]), int(raw["turn_index"])
+            )
         except (TypeError, ValueError):
             pass  # turn_index invalid: validation below names it
     if "token_count" not in raw and isinstance(raw.get("content"), str):

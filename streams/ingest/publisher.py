@@ -1,7 +1,8 @@
 """`TurnPublisher`: what chat platforms use to publish conversation turns into memlane.
 
-Each turn is a validated `ConversationTurn`, Avro-encoded by the configured codec, keyed by
-`conversation_id` (so a conversation keeps its order on one partition), and sent through the
+Each turn is a validated `ConversationTurn`, Avro-encoded by the configured codec, keyed by tenant and
+conversation (`schemas.keys.conversation_key`: a conversation keeps its order on one partition, and two
+tenants' conversations with the same id never share a key), and sent through the
 idempotent acks=all producer. Delivery reports reach the caller's callback and the running
 `PublishSummary`; `close()` flushes and says how many were sent and how many failed — a failed
 delivery is reported, never silently dropped. The Kafka timestamp is the publish time (the broker's
@@ -17,6 +18,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from schemas.events import ConversationTurn
+from schemas.keys import conversation_key
 from streams.kafka.context import StreamContext
 from streams.kafka.producer import DeliveryCallback, ReliableProducer
 
@@ -76,7 +78,7 @@ class TurnPublisher:
         self.producer.send(
             self.topic,
             value,
-            key=turn.conversation_id.encode("utf-8"),
+            key=conversation_key(turn.tenant_id, turn.conversation_id).encode("utf-8"),
             on_delivery=on_delivery,
         )
         self.summary.sent += 1

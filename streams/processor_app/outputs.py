@@ -1,7 +1,7 @@
 """The records a batch sends: extraction requests, skip records and quarantined input, encoded and counted.
 
 An `Output` is a message ready for the producer (role, key, value bytes, headers). Requests and skip
-records are Avro-encoded with the configured codec and keyed by conversation id; a quarantined message
+records are Avro-encoded with the configured codec and keyed by tenant + conversation; a quarantined message
 keeps its original key and bytes with `memlane.error.*` headers (`streams.kafka.headers`) saying what failed
 and where it was read. `count_delivered` updates the Prometheus counters once a batch's outputs are
 acknowledged, so the counters never run ahead of what is on the topics.
@@ -18,6 +18,7 @@ import structlog
 from processors.pipeline import Decision
 from schemas.codec import EventCodec
 from schemas.events import ExtractionRequest, SkipRecord
+from schemas.keys import conversation_key
 from streams.kafka.headers import ErrorInfo, without_error_headers
 from streams.kafka.topic_catalogue import TopicNames
 from streams.metrics import QUARANTINED, REQUESTS_OUT, TOKENS_FORWARDED, TURNS_SKIPPED
@@ -66,7 +67,7 @@ def decision_outputs(decision: Decision, codec: EventCodec, topics: TopicNames) 
 def request_output(request: ExtractionRequest, codec: EventCodec, topics: TopicNames) -> Output:
     return Output(
         OutputRole.REQUEST,
-        request.conversation_id.encode("utf-8"),
+        conversation_key(request.tenant_id, request.conversation_id).encode("utf-8"),
         codec.encode(request, topics.requests),
         labels=(request.trigger, request.priority_class),
         tokens=request.token_count,
@@ -76,7 +77,7 @@ def request_output(request: ExtractionRequest, codec: EventCodec, topics: TopicN
 def skip_output(skip: SkipRecord, codec: EventCodec, topics: TopicNames) -> Output:
     return Output(
         OutputRole.SKIP,
-        skip.conversation_id.encode("utf-8"),
+        conversation_key(skip.tenant_id, skip.conversation_id).encode("utf-8"),
         codec.encode(skip, topics.skipped),
         labels=(skip.stage.value, skip.reason),
     )

@@ -2,16 +2,22 @@
 
 For each turn message, in order:
 
-1. decode it with the event codec; undecodable bytes, or a key that is not the turn's conversation id (the
-   state is partitioned by that key), become a quarantine output and nothing else;
-2. read the conversation's stored state (once per batch); a turn at or below the stored offset of its
-   partition is a replay of a turn already applied: no output (they were delivered before the state was
-   written);
+1. decode it with the event codec; undecodable bytes, or a key that does not name the turn's conversation
+   (`schemas.keys.conversation_key(tenant, conversation)`, or the bare conversation id older publishers
+   used: either keeps one conversation on one partition), become a quarantine output and nothing else;
+2. read the conversation's stored state (once per batch), keyed by tenant and conversation; a turn at or
+   below the stored offset of its partition is a replay of a turn already applied: no output (they were
+   delivered before the state was written);
 3. if the pending window is due at the turn's event time, flush it at its deadline (`schedule`);
 4. `TurnProcessor.process` the turn; its requests and skip records become outputs.
 
 For each tick of a partition: every conversation the index reports silent long enough, and that got no
 turn in this batch, has its window flushed at its deadline.
+
+No exception raised while planning one conversation stops the batch: a turn whose processing fails is
+quarantined with the error (the conversation's state stays as it was), and a tick that fails on a
+conversation ends its pending window as skip records (reason `processing_error`), so those turns stay
+accounted for and the broken window cannot fail again. `isolated` counts both.
 
 The caller (`streams.processor_app.runtime`) delivers `outputs`, waits for every acknowledgement, and only
 then writes `states`: a crash in between replays the batch from the old states into the same outputs.
@@ -22,17 +28,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+import structlog
+
 from processors.pipeline import TurnProcessor
 from processors.state import ConversationState
 from processors.tokens import turn_tokens
 from schemas.codec import EventCodec
-from schemas.errors import CodecError, ValidationError
+from schemas.errors import CodecError, ServiceUnavailableError, ValidationError
 from schemas.events import ConversationTurn
+from schemas.keys import conversation_key
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.topic_catalogue import TopicNames
 from streams.processor_app.envelope import StoredState
 from streams.processor_app.outputs import STAGE, Output, decision_outputs, quarantine_output
 from streams.processor_app.schedule import due_at
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,39 @@ class Tick:
 
 Item = TurnMessage | Tick
 StateReader = Callable[[str, int], StoredState | None]
-"""(conversation id, partition) -> the stored state, or None for a new conversation."""
+"""(state key, partition) -> the stored state, or None for a new conversation."""
 DueReader = Callable[[int], Sequence[str]]
-"""partition -> conversations whose pending window a tick should flush now."""
+"""partition -> state keys of the conversations whose pending window a tick should flush now."""
+
+
+def state_key(turn: ConversationTurn) -> str:
+    """The key of a turn's conversation state: its tenant and its conversation."""
+    return conversation_key(turn.tenant_id, turn.conversation_id)
+
+
+def check_turn(turn: ConversationTurn, key: bytes | None, max_future_s: float) -> None:
+    """Refuse a turn the processors must not apply (`ValidationError` names the reason).
+
+    * its message key must name its conversation: the tenant-scoped key, or (older publishers) the bare
+      conversation id; anything else could put one conversation on two partitions;
+    * its event time may lie at most `max_future_s` after its publish time (a clock far ahead would hold
+      its window open, and no later turn could be older than it). Both times are in the event, so a replay
+      decides the same.
+    """
+    allowed = (state_key(turn).encode("utf-8"), turn.conversation_id.encode("utf-8"))
+    if key not in allowed:
+        raise ValidationError(
+            f"message key {(key or b'')[:80]!r} does not name conversation {turn.conversation_id!r} of tenant "
+            f"{turn.tenant_id!r} (expected tenant<US>conversation)",
+            field="key",
+        )
+    ahead = (turn.event_time - turn.published_at).total_seconds()
+    if ahead > max_future_s:
+        raise ValidationError(
+            f"event_time {turn.event_time.isoformat()} is {ahead:.0f} s after the turn was published "
+            f"({turn.published_at.isoformat()}); at most {max_future_s:.0f} s is accepted",
+            field="event_time",
+        )
 
 
 @dataclass
@@ -67,21 +108,27 @@ class BatchPlan:
 
     outputs: list[Output] = field(default_factory=list)
     states: dict[str, StoredState] = field(default_factory=dict)
+    """New states by state key."""
     seen: set[str] = field(default_factory=set)
-    """Conversations that had a turn applied in this batch."""
+    """State keys of the conversations that had a turn applied in this batch."""
     turns_in: int = 0
     tokens_in: int = 0
     replayed: int = 0
     flushed_by_tick: int = 0
+    isolated: int = 0
+    """Turns quarantined and windows ended because planning their conversation raised."""
 
 
 class BatchPlanner:
     """Plans batches with a `TurnProcessor`; holds no state between batches."""
 
-    def __init__(self, processor: TurnProcessor, codec: EventCodec, topics: TopicNames) -> None:
+    def __init__(
+        self, processor: TurnProcessor, codec: EventCodec, topics: TopicNames, *, max_future_s: float = 86_400.0
+    ) -> None:
         self.processor = processor
         self.codec = codec
         self.topics = topics
+        self.max_future_s = max_future_s
 
     def plan(self, items: Sequence[Item], read: StateReader, due: DueReader) -> BatchPlan:
         plan = BatchPlan()
@@ -104,27 +151,28 @@ class BatchPlanner:
     def _turn(self, message: TurnMessage, plan: BatchPlan, stored: StateReader) -> None:
         try:
             turn = self.codec.decode(message.value, ConversationTurn, message.topic)
-            if message.key != turn.conversation_id.encode("utf-8"):
-                raise ValidationError(
-                    f"message key {message.key!r} is not the conversation id {turn.conversation_id!r} "
-                    "(conversation state is partitioned by it)",
-                    field="key",
-                )
+            check_turn(turn, message.key, self.max_future_s)
         except (CodecError, ValidationError) as exc:
             plan.outputs.append(self._quarantine(message, exc))
             return
-        previous = stored(turn.conversation_id, message.partition)
+        key = state_key(turn)
+        previous = stored(key, message.partition)
         if previous is not None and previous.applied(message.partition, message.offset):
             plan.replayed += 1
             return
         try:
             state, outputs = self._apply(previous.state if previous else None, turn, message)
-        except ValidationError as exc:  # the stages refuse the turn (e.g. invalid against its state)
+        except ServiceUnavailableError:
+            raise  # a dependency is down: the whole batch is retried, nothing is quarantined
+        except Exception as exc:  # the stages refuse or fail on this turn: it alone goes to quarantine
+            if not isinstance(exc, ValidationError):
+                plan.isolated += 1
+                log.error("processors.turn_failed", key=key, error_class=type(exc).__name__, error=str(exc)[:300])
             plan.outputs.append(self._quarantine(message, exc))
             return
         plan.outputs.extend(outputs)
-        plan.states[turn.conversation_id] = StoredState(state, message.partition, message.offset)
-        plan.seen.add(turn.conversation_id)
+        plan.states[key] = StoredState(state, message.partition, message.offset)
+        plan.seen.add(key)
         plan.turns_in += 1
         plan.tokens_in += turn_tokens(turn)
 
@@ -142,19 +190,28 @@ class BatchPlanner:
         return state, outputs
 
     def _tick(self, tick: Tick, plan: BatchPlan, stored: StateReader, due: DueReader) -> None:
-        for conversation in due(tick.partition):
-            if conversation in plan.seen:
+        for key in due(tick.partition):
+            if key in plan.seen:
                 continue  # active in this very batch: not silent
-            previous = stored(conversation, tick.partition)
+            previous = stored(key, tick.partition)
             if previous is None:
                 continue
             deadline = due_at(previous.state, self.processor.settings)
             if deadline is None:
-                plan.states[conversation] = previous  # nothing pending: lets the index forget it
+                plan.states[key] = previous  # nothing pending: lets the index forget it
                 continue
-            state, flushed = self.processor.tick(previous.state, deadline)
-            plan.outputs.extend(decision_outputs(flushed, self.codec, self.topics))
-            plan.states[conversation] = replace(previous, state=state)
+            try:
+                state, flushed = self.processor.tick(previous.state, deadline)
+                outputs = decision_outputs(flushed, self.codec, self.topics)
+            except ServiceUnavailableError:
+                raise
+            except Exception as exc:  # the window cannot be flushed: end it as skip records, keep going
+                plan.isolated += 1
+                log.error("processors.window_failed", key=key, error_class=type(exc).__name__, error=str(exc)[:300])
+                state, abandoned = self.processor.abandon(previous.state, f"{type(exc).__name__}: {exc}")
+                outputs = decision_outputs(abandoned, self.codec, self.topics)
+            plan.outputs.extend(outputs)
+            plan.states[key] = replace(previous, state=state)
             plan.flushed_by_tick += 1
 
     def _quarantine(self, message: TurnMessage, error: Exception) -> Output:

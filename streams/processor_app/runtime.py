@@ -48,7 +48,7 @@ from faust.types import TP, EventT, StreamT
 
 from processors.pipeline import TurnProcessor
 from schemas.errors import DeliveryError
-from streams.metrics import OFFSET_GAPS, TOKENS_SEEN, TURNS_IN
+from streams.metrics import OFFSET_GAPS, PROCESSOR_ISOLATED, TOKENS_SEEN, TURNS_IN
 from streams.processor_app.config import WorkerConfig, faust_options, ticks_topic_name
 from streams.processor_app.envelope import StoredState, pending_window
 from streams.processor_app.offset_guard import (
@@ -102,7 +102,7 @@ class ProcessorRuntime:
         processor = TurnProcessor(
             config.stages, embedder=config.embedder, memories=config.memories, source_topic=self.turns_topic
         )
-        self.planner = BatchPlanner(processor, config.ctx.codec, topics)
+        self.planner = BatchPlanner(processor, config.ctx.codec, topics, max_future_s=config.stages.max_future_event_s)
         self.index = PendingIndex()
         self.guard = OffsetGuard(self.turns_topic)
         self.last_turn_at: float | None = None
@@ -126,7 +126,7 @@ class ProcessorRuntime:
             key_type=bytes,
             value_type=bytes,
             partitions=partitions,
-            help="ConversationState per conversation id, with the offset of the last turn applied",
+            help="ConversationState per tenant + conversation id, with the offset of the last turn applied",
         )
         app.agent(self.source, name="processors", concurrency=1)(self._agent)
         app.timer(app_settings.tick_interval_s, name="processors-ticks")(self._on_timer)
@@ -202,18 +202,19 @@ class ProcessorRuntime:
         self._fill_index({item.partition for item in items if isinstance(item, Tick)})
         plan = self.planner.plan(
             items,
-            read=lambda conversation, partition: self._read(conversation, anchors[partition]),
+            read=lambda key, partition: self._read(key, anchors[partition]),
             due=lambda partition: self.index.due(partition, self.drain_flush_s),
         )
         await self._deliver(plan.outputs)
         settings = self.stages
-        for conversation, stored in plan.states.items():
+        for key, stored in plan.states.items():
             with _bound(anchors[stored.partition]):
-                self.table[conversation.encode("utf-8")] = stored.to_bytes()
-            self.index.update(stored.partition, conversation, stored.state, settings, seen=conversation in plan.seen)
+                self.table[key.encode("utf-8")] = stored.to_bytes()
+            self.index.update(stored.partition, key, stored.state, settings, seen=key in plan.seen)
         await self.table.confirm_changelog()
         count_delivered(plan.outputs)
         TURNS_IN.inc(plan.turns_in)
+        PROCESSOR_ISOLATED.inc(plan.isolated)
         TOKENS_SEEN.inc(plan.tokens_in)
         if plan.turns_in or plan.replayed or self.last_turn_at is None:
             self.last_turn_at = time.monotonic()
@@ -228,9 +229,9 @@ class ProcessorRuntime:
         key = message.key if isinstance(message.key, bytes) else None
         return TurnMessage(message.topic, message.partition, message.offset, key, value, _headers(message.headers))
 
-    def _read(self, conversation: str, anchor: EventT[bytes]) -> StoredState | None:
+    def _read(self, key: str, anchor: EventT[bytes]) -> StoredState | None:
         with _bound(anchor):
-            raw = self.table.get(conversation.encode("utf-8"))
+            raw = self.table.get(key.encode("utf-8"))
         return StoredState.from_bytes(raw) if isinstance(raw, bytes) else None
 
     def _fill_index(self, partitions: set[int]) -> None:

@@ -29,12 +29,17 @@ from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
 
 
+def later(moment: datetime, seconds: float) -> datetime:
+    """`moment` plus `seconds`, saturating at the latest representable time instead of overflowing."""
+    try:
+        return moment + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
+
+
 def deadline(last_activity: datetime, window_opened_at: datetime, settings: ProcessorSettings) -> datetime:
     """The event time at which a window opened at `window_opened_at`, last active at `last_activity`, is due."""
-    return min(
-        last_activity + timedelta(seconds=settings.idle_timeout_s),
-        window_opened_at + timedelta(seconds=settings.fact_flush_interval_s),
-    )
+    return min(later(last_activity, settings.idle_timeout_s), later(window_opened_at, settings.fact_flush_interval_s))
 
 
 def due_at(state: ConversationState, settings: ProcessorSettings) -> datetime | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from processors.extraction import ExtractionOutcome, SourcePosition, build_batch
 from schemas.events import ExtractionRequest, MemoryBatch, UsageRecord
+from schemas.keys import conversation_key, person_key
 from sinks.base import SinkRecord
 from sinks.blobstore.windows import window_sha256
 from streams.kafka.context import StreamContext
@@ -23,7 +24,7 @@ from streams.metrics import EXTRACTIONS, LLM_CALLS, LLM_COST, LLM_LATENCY, LLM_T
 
 def memory_key(request: ExtractionRequest) -> bytes:
     """Memories are keyed by tenant and user: one user's near-duplicate merges meet in one sink partition."""
-    return f"{request.tenant_id}\x1f{request.user_id}".encode()
+    return person_key(request.tenant_id, request.user_id).encode("utf-8")
 
 
 def source_of(record: SinkRecord[Any], request: ExtractionRequest, ctx: StreamContext) -> SourcePosition:
@@ -59,7 +60,11 @@ def publish_usage(
     """Send a request's usage records to the usage topic (keyed by its conversation) and count them."""
     topic = ctx.topics.usage
     for usage in records:
-        producer.send(topic, ctx.codec.encode(usage, topic), key=request.conversation_id.encode())
+        producer.send(
+            topic,
+            ctx.codec.encode(usage, topic),
+            key=conversation_key(request.tenant_id, request.conversation_id).encode(),
+        )
         observe_usage(usage)
 
 

@@ -5,9 +5,10 @@ type `WINDOW_MEDIA_TYPE`) in the zstd content-addressed blob store, with the req
 sha256 a memory's `lineage.window_blob` names can be fetched back in slices. Content addressing makes it
 idempotent: a replayed request puts the same bytes under the same key, and the store keeps them once.
 
-Each blob the sink touches (the window, and the offloaded turn contents the window refers to when they live
-in the same store) also gets the referrer `tenant:<tenant_id>` (`sinks.search.tenancy`): the search service
-shows a tenant only blobs carrying its marker, and GC keeps them while the marker stays.
+The window blob also gets the referrer `tenant:<tenant_id>`: the search service shows a tenant only blobs
+carrying its marker, and GC keeps them while the marker stays. Offloaded turn contents the window refers to
+get the request id as referrer, but only when the blob already carries the request's tenant marker (the claim
+check that stored it added it): a request cannot make another tenant's blob visible by naming its sha256.
 
 `BlobStore.put` is durable when it returns (fsynced object, synchronous SQLite index), so `flush()` has
 nothing left to do before the loop commits. Undecodable or unusable requests go to quarantine.
@@ -23,8 +24,8 @@ from schemas.errors import ValidationError
 from schemas.events import ExtractionRequest
 from sinks.base import SinkRecord
 from sinks.blobstore import BlobStore
+from sinks.blobstore.keys import tenant_referrer
 from sinks.blobstore.windows import WINDOW_MEDIA_TYPE, window_document
-from sinks.search.tenancy import tenant_referrer
 from streams.kafka.worker_spec import WorkerSpec
 from streams.metrics import BLOBS_WRITTEN
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
@@ -75,9 +76,8 @@ class BlobSink(WorkerSink[ExtractionRequest, BlobSinkCounts]):
         refs = {turn.content_ref.sha256 for turn in request.turns if turn.content_ref is not None}
         refs.update(ref.sha256 for ref in request.context_refs)
         for sha in sorted(refs):
-            if self.blobs.exists(sha):
+            if self.blobs.exists(sha) and marker in self.blobs.referrers(sha):
                 self.blobs.add_referrer(sha, request.request_id)
-                self.blobs.add_referrer(sha, marker)
                 self.counts.content_refs += 1
         return result.sha256
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from schemas.codec import SingleObjectCodec
 from schemas.events import ConversationTurn
+from schemas.keys import conversation_key
 from sinks.blobstore import BlobStore
 from streams.ingest import locomo_turns
 from streams.ingest.claim_check import BlobClaimCheck
@@ -32,7 +33,7 @@ def test_locomo_dev_conversations_round_trip(kafka_settings: Settings, locomo_pa
     order: dict[str, list[int]] = defaultdict(list)
     for message in read_topic(kafka_settings.kafka, kafka_settings.topics.turns):
         turn = codec.decode(message.value(), ConversationTurn, message.topic())
-        assert message.key() == turn.conversation_id.encode()
+        assert message.key() == conversation_key(turn.tenant_id, turn.conversation_id).encode()
         back[turn.event_id] = turn
         partitions[turn.conversation_id].add(message.partition())
         order[turn.conversation_id].append(turn.turn_index)

@@ -75,25 +75,31 @@ def test_windows_are_stored_once_with_referrers(
     blobs = BlobStore(tmp_path / "blobs")
     tool_output = (data_dir / "loghub_2k" / "OpenSSH_2k.log").read_bytes()
     stored = blobs.put(tool_output, media_type="text/plain", referrer="evt-0-1")
+    blobs.add_referrer(stored.sha256, tenant_referrer("acme"))  # as the claim check of acme's publisher leaves it
     ref = BlobRef(sha256=stored.sha256, size_bytes=len(tool_output), preview="Dec 10 06:55:46")
     items = requests(6, offloaded=ref)
-    publish(kafka_settings, items + items[:2], garbage=b"{not avro}")
+    forged = items[1].model_copy(  # a globex request that names acme's blob
+        update={"request_id": "req-forged", "context_refs": (ref,)}
+    )
+    publish(kafka_settings, [*items, *items[:2], forged], garbage=b"{not avro}")
 
     try:
         first = run_sink_blobs(kafka_settings, idle_exit_s=2.0, blobs=blobs, group_id=new_group_id("blobs"))
-        assert (first.created, first.existing, first.quarantined) == (6, 2, 1)
-        assert first.content_refs == 2, "the offloaded tool output of request 0 (seen twice)"
+        assert (first.created, first.existing, first.quarantined) == (7, 2, 1)
+        assert first.content_refs == 2, "the offloaded tool output of request 0 (seen twice); not the forged ref"
         for request in items:
             sha = window_sha256(request)
             assert blobs.get(sha) == window_document(request), "byte-exact window document"
             assert blobs.stat(sha).media_type == WINDOW_MEDIA_TYPE
             assert set(blobs.referrers(sha)) == {request.request_id, tenant_referrer(request.tenant_id)}
-        assert blobs.stats().blob_count == 7
-        assert set(blobs.referrers(stored.sha256)) == {"evt-0-1", "req-000", tenant_referrer("acme")}
+        assert blobs.stats().blob_count == 8
+        assert set(blobs.referrers(stored.sha256)) == {"evt-0-1", "req-000", tenant_referrer("acme")}, (
+            "globex's forged reference neither makes acme's blob visible to globex nor pins it"
+        )
 
         replay = run_sink_blobs(kafka_settings, idle_exit_s=2.0, blobs=blobs, group_id=new_group_id("replay"))
-        assert (replay.created, replay.existing) == (0, 8)
-        assert blobs.stats().blob_count == 7
+        assert (replay.created, replay.existing) == (0, 9)
+        assert blobs.stats().blob_count == 8
     finally:
         blobs.close()
 

@@ -45,7 +45,7 @@ def test_labelled_as_heuristic_and_never_as_a_model() -> None:
         assert memory.confidence < 0.7  # below the LLM acceptance threshold: rules are not that sure
         assert memory.memory_id == memory_id("acme", "u-1", memory.kind.value, memory.text)
     batch = build_batch(request, outcome, SourcePosition("memlane.extraction.requests.v1", 0, 7))
-    assert (batch.extractor, batch.model, batch.extractor_version) == ("heuristic", None, "rules-1")
+    assert (batch.extractor, batch.model, batch.extractor_version) == ("heuristic", None, "rules-2")
 
 
 def test_deterministic() -> None:
@@ -88,3 +88,32 @@ def test_short_acknowledgements_are_not_memories() -> None:
     assert sentences("Agreed, Caroline. We decided to move the launch to Friday.") == [
         "We decided to move the launch to Friday."
     ]
+
+
+def test_a_decision_does_not_crowd_out_the_facts_of_its_window() -> None:
+    request = request_of(
+        [
+            turn(0, "We decided to move the launch to Friday."),
+            turn(1, "I moved to Lisbon in May."),
+            turn(2, "Thanks, sounds good!"),
+        ]
+    )
+    found = {(m.kind, m.text) for m in HeuristicExtractor().extract(request).memories}
+    assert found == {
+        (MemoryKind.DECISION, "We decided to move the launch to Friday."),
+        (MemoryKind.FACT, "I moved to Lisbon in May."),
+    }
+
+
+def test_each_memory_belongs_to_the_person_who_said_it() -> None:
+    base = request_of([turn(0), turn(1)])
+    turns = (
+        base.turns[0].model_copy(update={"content": "I adopted a greyhound called Pixel.", "user_id": "caroline"}),
+        base.turns[1].model_copy(update={"content": "My sister Maria lives in Porto.", "user_id": "melanie"}),
+    )
+    request = base.model_copy(update={"turns": turns, "user_id": "caroline"})
+    by_text = {m.text: m for m in HeuristicExtractor().extract(request).memories}
+    pixel, porto = by_text["I adopted a greyhound called Pixel."], by_text["My sister Maria lives in Porto."]
+    assert (pixel.user_id, pixel.user_ids, pixel.source_turn_indexes) == ("caroline", ("caroline",), (0,))
+    assert (porto.user_id, porto.user_ids, porto.source_turn_indexes) == ("melanie", ("melanie",), (1,))
+    assert porto.memory_id == memory_id("acme", "melanie", "fact", porto.text)

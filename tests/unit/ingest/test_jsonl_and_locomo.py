@@ -26,7 +26,7 @@ GOOD = {
 def test_valid_line_gets_derived_fields() -> None:
     turn = parse_turn_line(json.dumps(GOOD), 1, tenant_id="acme", platform="web")
     assert turn.tenant_id == "acme" and turn.platform == "web" and turn.role is Role.ASSISTANT
-    assert turn.event_id == derived_event_id("c1", 4)
+    assert turn.event_id == derived_event_id("acme", "c1", 4)
     assert turn.token_count > 0
     assert turn.event_time == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 

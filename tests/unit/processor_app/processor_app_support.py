@@ -9,9 +9,10 @@ from processors.pipeline import TurnProcessor
 from processors.stage_settings import ProcessorSettings
 from schemas.codec import SingleObjectCodec
 from schemas.events import ConversationTurn, Role
+from schemas.keys import conversation_key
+from streams.kafka.topic_catalogue import TopicNames
 from streams.processor_app.envelope import StoredState
 from streams.processor_app.planner import BatchPlanner, TurnMessage
-from streams.settings import TopicNames
 
 T0 = datetime(2024, 5, 8, 13, 56, tzinfo=UTC)
 TOPICS = TopicNames()
@@ -37,7 +38,7 @@ def turn(index: int, content: str, conversation: str = "conv-1", **fields: Any) 
 
 
 def message(t: ConversationTurn, offset: int, partition: int = 0, key: bytes | None = None) -> TurnMessage:
-    key = t.conversation_id.encode() if key is None else key
+    key = conversation_key(t.tenant_id, t.conversation_id).encode() if key is None else key
     return TurnMessage(TOPICS.turns, partition, offset, key, CODEC.encode(t), ())
 
 

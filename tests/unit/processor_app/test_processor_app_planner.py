@@ -11,9 +11,15 @@ from processor_app_support import CODEC, TOPICS, Table, conversation, message, p
 from processors.pipeline import TurnProcessor
 from processors.stage_settings import ProcessorSettings
 from schemas.events import ExtractionRequest, SkipRecord
+from schemas.keys import conversation_key
 from streams.kafka.headers import ErrorInfo
 from streams.processor_app.outputs import OutputRole
 from streams.processor_app.planner import BatchPlan, Tick, TurnMessage
+
+
+def key(conversation: str, tenant: str = "acme") -> str:
+    """The state key of a test conversation."""
+    return conversation_key(tenant, conversation)
 
 
 def _never_due(_partition: int) -> list[str]:
@@ -45,8 +51,8 @@ def test_turns_become_exactly_the_pure_processors_outputs() -> None:
     table = Table()
     plan = planner().plan([message(t, offset) for offset, t in enumerate(turns)], table.read, _never_due)
     assert _values(plan) == expected and expected
-    assert plan.turns_in == 30 and plan.replayed == 0 and plan.seen == {"conv-1"}
-    stored = plan.states["conv-1"]
+    assert plan.turns_in == 30 and plan.replayed == 0 and plan.seen == {key("conv-1")}
+    stored = plan.states[key("conv-1")]
     assert (stored.partition, stored.offset) == (0, 29) and stored.state == state
     assert table.reads == 1, "the state is read once per conversation and batch"
 
@@ -106,9 +112,9 @@ def test_poison_and_foreign_keys_go_to_quarantine_with_error_headers_and_the_bat
         2,
         3,
     )
-    assert second.error_class == "ValidationError" and "conversation id" in second.message
+    assert second.error_class == "ValidationError" and "does not name conversation" in second.message
     assert ("trace", b"abc") in parked[0].headers, "the message's own headers travel with it"
-    assert plan.turns_in == 6 and plan.states["conv-1"].offset == 5
+    assert plan.turns_in == 6 and plan.states[key("conv-1")].offset == 5
 
 
 def test_a_due_window_is_flushed_at_its_deadline_before_the_late_turn() -> None:
@@ -136,9 +142,11 @@ def test_ticks_flush_silent_windows_at_their_deadline_but_not_active_ones() -> N
     assert all(s.state.pending for s in first.states.values())
 
     later_b = turn(4, "I have two cats and a dog.", "conv-b")
-    tick = p.plan([message(later_b, 8), Tick(0)], table.read, lambda _p: ["conv-a", "conv-b", "conv-gone"])
+    due = [key("conv-a"), key("conv-b"), key("conv-gone")]
+    tick = p.plan([message(later_b, 8), Tick(0)], table.read, lambda _p: due)
     requests = [CODEC.decode(o.value, ExtractionRequest) for o in tick.outputs if o.role is OutputRole.REQUEST]
     assert [r.conversation_id for r in requests] == ["conv-a"]
     assert requests[0].created_at == a[-1].event_time + timedelta(seconds=600)
-    assert not tick.states["conv-a"].state.pending and tick.states["conv-a"].offset == first.states["conv-a"].offset
-    assert tick.states["conv-b"].state.pending and tick.flushed_by_tick == 1
+    a_key, b_key = key("conv-a"), key("conv-b")
+    assert not tick.states[a_key].state.pending and tick.states[a_key].offset == first.states[a_key].offset
+    assert tick.states[b_key].state.pending and tick.flushed_by_tick == 1

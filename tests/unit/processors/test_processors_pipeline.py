@@ -102,7 +102,7 @@ def test_every_turn_ends_in_exactly_one_request_or_one_skip(seed: int) -> None:
         assert (request.first_turn_index, request.last_turn_index) == (indexes[0], indexes[-1])
         assert request.token_count == sum(t.token_count for t in request.turns)
         assert request.token_count <= settings.max_batch_tokens or len(request.turns) == 1
-        assert request.request_id == request_id(request.conversation_id, indexes[0], indexes[-1])
+        assert request.request_id == request_id(request.tenant_id, request.conversation_id, indexes[0], indexes[-1])
     assert len({r.request_id for r in out.requests}) == len(out.requests)
 
 
@@ -115,12 +115,14 @@ def test_same_input_twice_gives_identical_requests_and_skips() -> None:
     assert [s.model_dump() for s in first.skips] == [s.model_dump() for s in second.skips]
 
 
-def test_ids_depend_on_conversation_and_turn_range_only() -> None:
-    assert request_id("c", 0, 4) == request_id("c", 0, 4)
-    assert len({request_id("c", 0, 4), request_id("c", 0, 5), request_id("d", 0, 4)}) == 3
-    assert skip_id("c", 3, "chit_chat") != skip_id("c", 3, "redelivered")
+def test_ids_depend_on_tenant_conversation_and_turn_range_only() -> None:
+    assert request_id("t", "c", 0, 4) == request_id("t", "c", 0, 4)
+    assert len({request_id("t", "c", 0, 4), request_id("t", "c", 0, 5), request_id("t", "d", 0, 4)}) == 3
+    assert request_id("acme", "c", 0, 4) != request_id("globex", "c", 0, 4)
+    assert skip_id("t", "c", 3, "chit_chat") != skip_id("t", "c", 3, "redelivered")
+    assert skip_id("acme", "c", 3, "chit_chat") != skip_id("globex", "c", 3, "chit_chat")
     with pytest.raises(ValueError, match="empty turn range"):
-        request_id("c", 5, 4)
+        request_id("t", "c", 5, 4)
 
 
 def test_skip_records_say_which_stage_and_why(make_turn: TurnFactory) -> None:
@@ -131,7 +133,7 @@ def test_skip_records_say_which_stage_and_why(make_turn: TurnFactory) -> None:
     assert skip.scores == {"priority": 0.1, "information": 0.0}
     assert "chit_chat:praise" in skip.cues and "score 0.1 < 0.2" in skip.detail
     assert (skip.source_partition, skip.source_offset, skip.turn_index) == (2, 41, 0)
-    assert skip.skip_id == skip_id("conv-1", 0, "chit_chat")
+    assert skip.skip_id == skip_id("acme", "conv-1", 0, "chit_chat")
     assert skip.recorded_at == skip.event_time
     assert state.counters == {"turns_seen": 1, "skipped:chit_chat": 1}
 

@@ -58,3 +58,30 @@ def test_required_field_without_default_is_not_backward_compatible() -> None:
         assert "language" in str(exc) or "default" in str(exc).lower()
     else:
         raise AssertionError(f"reading {current.full_name} events with a new required field must fail")
+
+
+def test_events_written_with_an_earlier_shipped_version_still_decode() -> None:
+    """A batch and a request written by memlane before attribution fields existed read back with defaults."""
+    from factories import batch, request
+
+    from schemas.catalogue import HISTORY_DIR, load_schema_dir
+    from schemas.events import ExtractionRequest, MemoryBatch
+
+    v1 = load_schema_dir(HISTORY_DIR / "v1")
+    codec = SingleObjectCodec()
+    for stem, event, model in (
+        ("memory_batch", batch(), MemoryBatch),
+        ("extraction_request", request(), ExtractionRequest),
+    ):
+        old = copy.deepcopy(to_avro_dict(event))
+        if model is MemoryBatch:
+            for memory in old["memories"]:
+                for name in ("user_id", "user_ids", "source_turn_indexes"):
+                    memory.pop(name)
+        else:
+            for window_turn in old["turns"]:
+                window_turn.pop("user_id")
+        old_bytes = SingleObjectCodec.encode_with(v1[stem], old)
+        assert v1[stem].fingerprint != shipped_catalogue().current(model.avro_name).fingerprint
+        decoded = codec.decode(old_bytes, model, "t")
+        assert decoded.model_dump(exclude={"memories", "turns"}) == event.model_dump(exclude={"memories", "turns"})
