@@ -14,15 +14,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from processors.priority import PriorityClass, Score
 from processors.request_ids import request_id, skip_id
 from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
-from schemas.events import ConversationTurn, ExtractionRequest, Role, SkipRecord, SkipStage, WindowTurn
+from schemas.events import BlobRef, ConversationTurn, ExtractionRequest, Role, SkipRecord, SkipStage, WindowTurn
 
 ROUTE_FAST = "fast"
 ROUTE_COMPLEX = "complex"
+
+
+class ContentOffload(Protocol):
+    """Moves text too large to carry inline into the blob store (the processors' claim check).
+
+    `threshold_chars`: text longer than this is offloaded; the call stores `text` for `tenant_id` and returns
+    its reference (content-addressed, so a replay stores nothing new and returns the same reference).
+    """
+
+    threshold_chars: int
+
+    def __call__(self, text: str, *, tenant_id: str, media_type: str, referrer: str) -> BlobRef: ...
 
 
 def window_turn(
@@ -33,16 +46,29 @@ def window_turn(
     *,
     source_partition: int | None = None,
     source_offset: int | None = None,
+    offload: ContentOffload | None = None,
 ) -> WindowTurn:
-    """A turn as a request carries it: its text with captions (or its blob ref), tokens and score."""
+    """A turn as a request carries it: its text with captions (or its blob ref), tokens and score.
+
+    Inline content longer than `offload.threshold_chars` (a turn that reached the topic without the
+    publisher's claim check) goes to the blob store, so no request grows past the size of a message.
+    """
+    content: str | None = text if turn.content is not None else None
+    content_ref = turn.content_ref if turn.content is None else None
+    if content is not None and offload is not None and len(content) > offload.threshold_chars:
+        media_type = "text/x-tool-output" if turn.tool_name else "text/plain"
+        content_ref = offload(
+            content, tenant_id=turn.tenant_id, media_type=media_type, referrer=f"turn:{turn.event_id}"
+        )
+        content = None
     return WindowTurn(
         event_id=turn.event_id,
         turn_index=turn.turn_index,
         role=turn.role,
         speaker=(turn.speaker or turn.user_id) if turn.role is Role.USER else turn.speaker,
         user_id=turn.user_id,
-        content=text if turn.content is not None else None,
-        content_ref=turn.content_ref if turn.content is None else None,
+        content=content,
+        content_ref=content_ref,
         tool_name=turn.tool_name,
         token_count=tokens,
         priority=score.score,

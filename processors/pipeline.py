@@ -26,7 +26,7 @@ from datetime import datetime
 
 from processors.change_detection import ChangeDetector, Trigger
 from processors.dedupe import Deduper, DedupeVerdict, MemoryLookup, TurnEmbedder
-from processors.emitted import extraction_request, skip_record, window_skip, window_turn
+from processors.emitted import ContentOffload, extraction_request, skip_record, window_skip, window_turn
 from processors.priority import CueScorer, Score, Scorer
 from processors.stage_settings import ProcessorSettings
 from processors.state import ConversationState
@@ -95,12 +95,14 @@ class TurnProcessor:
         embedder: TurnEmbedder | None = None,
         memories: MemoryLookup | None = None,
         source_topic: str | None = None,
+        offload: ContentOffload | None = None,
     ) -> None:
         self.settings = settings or ProcessorSettings()
         self._scorer: Scorer = scorer or CueScorer(self.settings)
         self._detector = ChangeDetector(self.settings)
         self._deduper = Deduper(self.settings, embedder, memories)
         self._source_topic = source_topic
+        self._offload = offload
 
     def process(
         self,
@@ -146,7 +148,15 @@ class TurnProcessor:
         if self._detector.overflows(state, tokens):
             state, flushed = self._flush(state, Trigger.BATCH_FULL, turn.event_time)
             decision += flushed
-        item = window_turn(turn, text, tokens, score, source_partition=where.partition, source_offset=where.offset)
+        item = window_turn(
+            turn,
+            text,
+            tokens,
+            score,
+            source_partition=where.partition,
+            source_offset=where.offset,
+            offload=self._offload,
+        )
         state = self._deduper.remember(self._detector.add(state, item, score.cues), dedupe, turn.turn_index)
         state = state.count("forwarded")
         closing = self._detector.closing(state, turn, score)

@@ -72,5 +72,9 @@ class SinkSettings(BaseModel):
     optimize_every_points: int = Field(default=20_000, ge=0, description="edge: build HNSW after N writes")
     qdrant_timeout_s: int = Field(default=30, ge=1)
 
+    # --- the search service (sinks/search) -----------------------------------------------------------
+    search_max_body_bytes: int = Field(default=65_536, ge=1024)
+    """Largest request body the search API reads; larger ones answer 413 before they are read."""
+
 
 __all__ = ["SinkSettings"]

@@ -25,14 +25,36 @@ def _stderr_logger(*_args: object) -> _StderrLogger:
     return _StderrLogger()
 
 
-def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
-    """Configure structlog and stdlib logging once per process; logs go to stderr."""
+THIRD_PARTY = (
+    "anthropic",
+    "ollama",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "faust",
+    "mode",
+    "aiokafka",
+    "uvicorn",
+    "qdrant_client",
+)
+"""Libraries whose DEBUG logs may carry conversation content (the Anthropic SDK logs whole requests)."""
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = False, third_party_debug: bool = False) -> None:
+    """Configure structlog and stdlib logging once per process; logs go to stderr.
+
+    Third-party loggers stay at INFO or above unless `third_party_debug` asks for their DEBUG output (it can
+    hold prompts and conversation content); httpx and httpcore stay at WARNING (a line per call is noise).
+    """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    floor = numeric if third_party_debug else max(numeric, logging.INFO)
+    for name in THIRD_PARTY:
+        logging.getLogger(name).setLevel(floor)
     for chatty in ("httpx", "httpcore"):  # one line per HTTP call is noise at INFO
-        logging.getLogger(chatty).setLevel(max(numeric, logging.WARNING))
+        logging.getLogger(chatty).setLevel(max(floor, logging.WARNING))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -51,4 +73,4 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     )
 
 
-__all__ = ["configure_logging"]
+__all__ = ["THIRD_PARTY", "configure_logging"]

@@ -8,6 +8,7 @@ themselves, not on these counters.
 
 from __future__ import annotations
 
+import structlog
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 # -- consumer loops (all workers) -------------------------------------------------------------------
@@ -59,10 +60,24 @@ MEMORIES_WRITTEN = Counter("memlane_memories_written_total", "Memories upserted 
 BLOBS_WRITTEN = Counter("memlane_blobs_written_total", "Blobs written by the blob sink", ["created"])
 
 
-def serve_metrics(port: int | None) -> None:
-    """Expose `/metrics` on `port` (no-op for None)."""
-    if port:
+def serve_metrics(port: int | None) -> int | None:
+    """Expose `/metrics` on `port` (no-op for None); returns the port serving it.
+
+    A port another process holds (two workers given the same `MEMLANE_METRICS_PORT`) is not fatal: the
+    metrics move to a free port, and a warning names it.
+    """
+    if not port:
+        return None
+    try:
         start_http_server(port, addr="127.0.0.1")
+        return port
+    except OSError as exc:
+        server, _thread = start_http_server(0, addr="127.0.0.1")
+        chosen = int(server.server_address[1])
+        structlog.get_logger(__name__).warning(
+            "metrics.port_taken", wanted=port, serving=chosen, reason=str(exc), url=f"http://127.0.0.1:{chosen}/metrics"
+        )
+        return chosen
 
 
 __all__ = [

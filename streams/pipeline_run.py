@@ -10,11 +10,14 @@ Anthropic key) -> blob and Qdrant sinks -> one search. The accounting is read ba
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from schemas.errors import MemlaneError
@@ -26,10 +29,14 @@ from streams.ingest.turn_files import InputFormat, load_turns
 from streams.kafka.consumer import read_topic
 from streams.kafka.provision import provision
 from streams.kafka.topic_catalogue import TopicNames
+from streams.processor_app.config import ticks_topic_name
+from streams.processor_app.runtime import TABLE_NAME
 from streams.settings import Settings
 from streams.wiring.processes import run_worker_process
 from streams.wiring.stores import blob_store, memory_store, publisher
 from streams.wiring.workers import run_extract, run_fallback, run_sink_blobs, run_sink_qdrant
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -51,6 +58,8 @@ class RunReport:
     windows_stored: int = 0
     search_query: str = ""
     search_hits: list[tuple[float, str, str]] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
+    """What the clean-up removed (topics, groups, the workspace)."""
 
     @property
     def accounted(self) -> bool:
@@ -116,8 +125,12 @@ def _account(settings: Settings, report: RunReport) -> None:
     report.parked = dlq_status(kafka, topics.dlq, settings.extraction.fallback_group_id).parked
 
 
-def run_pipeline(base: Settings, source: Path, conversation: str, question: str | None = None) -> RunReport:
-    """Run every stage once over one LoCoMo conversation; the caller provides a broker that answers."""
+def run_pipeline(
+    base: Settings, source: Path, conversation: str, question: str | None = None, *, keep: bool = False
+) -> RunReport:
+    """Run every stage once over one LoCoMo conversation; the caller provides a broker that answers.
+
+    Afterwards the run's topics, consumer groups and workspace are deleted, unless `keep`."""
     run_id = uuid.uuid4().hex[:8]
     settings = run_settings(base, run_id)
     report = RunReport(run_id=run_id)
@@ -149,8 +162,46 @@ def run_pipeline(base: Settings, source: Path, conversation: str, question: str 
             )
             report.search_hits = [(hit.score, hit.record.kind.value, hit.record.text) for hit in hits]
     finally:
-        admin.delete_topics(settings.topics.all())
+        if not keep:
+            report.cleaned = clean_up(settings, admin)
     return report
+
+
+def run_topics(settings: Settings) -> list[str]:
+    """Every topic a run creates: the catalogue's, and the processors app's tick and changelog topics."""
+    app_id = settings.processor_app.app_id
+    return [*settings.topics.all(), ticks_topic_name(settings.processor_app), f"{app_id}-{TABLE_NAME}-changelog"]
+
+
+def run_groups(settings: Settings) -> list[str]:
+    """Every consumer group a run's workers join."""
+    ex, sinks = settings.extraction, settings.sinks
+    groups = [settings.processor_app.app_id, ex.worker_group_id, ex.fallback_group_id]
+    return [*groups, sinks.qdrant_sink_group_id, sinks.blob_sink_group_id]
+
+
+def clean_up(settings: Settings, admin: AdminClient) -> list[str]:
+    """Delete the run's topics, consumer groups and workspace; what could not be deleted is logged, not raised."""
+    removed: list[str] = []
+    existing = set(admin.list_topics(timeout=30).topics)
+    topics = [topic for topic in run_topics(settings) if topic in existing]
+    if topics:
+        for topic, future in admin.delete_topics(topics, operation_timeout=30).items():
+            try:
+                future.result(30)
+                removed.append(f"topic {topic}")
+            except KafkaException as exc:
+                log.warning("run.cleanup_failed", topic=topic, error=str(exc.args[0]))
+    for group, future in admin.delete_consumer_groups(run_groups(settings), request_timeout=30).items():
+        try:
+            future.result(30)
+            removed.append(f"group {group}")
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:
+                log.warning("run.cleanup_failed", group=group, error=str(exc.args[0]))
+    shutil.rmtree(settings.state_dir, ignore_errors=True)
+    removed.append(f"workspace {settings.state_dir}")
+    return removed
 
 
 __all__ = ["RunReport", "run_pipeline", "run_settings"]

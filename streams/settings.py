@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     ssl_key_location: Path | None = None
     ssl_key_password: SecretStr | None = None
     client_id: str = "memlane"
+    max_message_bytes: int = Field(default=1_000_000, ge=262_144)
+    """The one size policy: the largest message memlane produces; topics and every producer follow it."""
     topic_replication_factor: int = Field(default=1, ge=1)
     topic_min_insync_replicas: int = Field(default=1, ge=1)
 
@@ -87,6 +89,9 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     log_level: str = "INFO"
     log_json: bool = False
+    log_third_party_debug: bool = False
+    """Let third-party libraries (Kafka clients, HTTP, the Anthropic and Ollama SDKs) log at DEBUG too. Off by
+    default even at MEMLANE_LOG_LEVEL=DEBUG: the Anthropic SDK logs whole prompts (conversation content)."""
 
     topics: TopicNames = TopicNames()
     broker: BrokerSettings = BrokerSettings()
@@ -115,6 +120,7 @@ class Settings(BaseSettings):
             ssl_key_location=self.ssl_key_location,
             ssl_key_password=self.ssl_key_password,
             client_id=self.client_id,
+            max_message_bytes=self.max_message_bytes,
         )
 
     def kafka_config(self, **overrides: Any) -> dict[str, Any]:
@@ -135,6 +141,7 @@ class Settings(BaseSettings):
             partitions=self.broker.default_partitions,
             replication_factor=self.topic_replication_factor,
             min_insync_replicas=self.topic_min_insync_replicas,
+            max_message_bytes=self.kafka.topic_max_message_bytes,
         )
 
     # --- every path memlane writes, under the one state directory ---------------------------------

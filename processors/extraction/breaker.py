@@ -98,6 +98,15 @@ class CircuitBreaker:
             elif self._opened_at is None and self._failures >= self.failure_threshold:
                 self._opened_at = self._clock()
 
+    def half_open_now(self) -> bool:
+        """An operator says the server is back (`memlane dlq redrive`): allow the trial call now, without
+        waiting out the cooldown. True when the circuit was open."""
+        with self._lock:
+            if self._opened_at is None or self._state() is not BreakerState.OPEN:
+                return False
+            self._opened_at = self._clock() - self.cooldown_s
+            return True
+
     def release(self, trial: bool = False) -> None:
         """The call ended without a verdict on the server: another caller may take the trial."""
         if trial:

@@ -140,13 +140,7 @@ class ClaudeExtractor:
             else None
         )
         self.budget = budget or DailyBudget(settings.daily_token_budget)
-        self.governor = governor or TokenGovernor(
-            None,
-            warn_tokens=settings.governor_warn_tokens,
-            pointer_tokens=settings.governor_pointer_tokens,
-            chars_per_token=settings.chars_per_token,
-            preview_chars=settings.pointer_preview_chars,
-        )
+        self.governor = governor or TokenGovernor.from_settings(settings, None)
         self.prices = prices or PriceTable(settings.prices, cloud_equivalent_model=settings.cloud_equivalent_model)
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -183,6 +177,9 @@ class ClaudeExtractor:
         """Close the HTTP connections (the fallback consumer calls this on shutdown)."""
         if self._client is not None:
             self._client.close()
+
+    def redriven(self) -> None:
+        """Nothing to reset: every call is tried (with its own backoff)."""
 
     def backoff_delay(self, attempt: int) -> float:
         """Sleep after failed attempt `attempt` (1-based) when the server gave no retry-after."""

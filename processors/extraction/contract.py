@@ -98,6 +98,10 @@ class Extractor(Protocol):
         """Release clients and connections."""
         ...
 
+    def redriven(self) -> None:
+        """Requests an operator re-drove from the DLQ arrive: try the backend now (a circuit breaker half-opens)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SourcePosition:

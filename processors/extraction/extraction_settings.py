@@ -44,6 +44,10 @@ class ExtractionSettings(BaseModel):
     # Ollama call
     temperature: float = Field(default=0.3, ge=0.0, le=2.0)
     num_ctx: int = Field(default=8192, ge=512)
+    max_output_tokens: int = Field(default=1024, ge=64, description="most tokens a model may answer (num_predict)")
+    context_share: float = Field(
+        default=0.9, gt=0.3, le=1.0, description="share of num_ctx the prompt may use (tokens are estimated)"
+    )
     keep_alive: str | None = Field(default=None, description="Ollama keep_alive, e.g. '10m'; server default")
     request_timeout_s: float = Field(default=120.0, gt=0)
     ollama_parallelism: int = Field(default=2, ge=1, description="concurrent Ollama calls per worker")

@@ -158,6 +158,9 @@ class HeuristicExtractor:
     def close(self) -> None:
         """Nothing to release."""
 
+    def redriven(self) -> None:
+        """Nothing waits: the rules need no server."""
+
     def extract(self, request: ExtractionRequest) -> ExtractionOutcome:
         memories: dict[str, Memory] = {}
         per_kind: dict[MemoryKind, int] = {}

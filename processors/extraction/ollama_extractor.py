@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 import pydantic
+import structlog
 
 try:
     import ollama
@@ -37,15 +38,17 @@ except ImportError as exc:  # the `extraction` extra is not installed
 from processors.extraction.breaker import CircuitBreaker
 from processors.extraction.contract import ErrorClass, ExtractionError, ExtractionOutcome, extraction_failure
 from processors.extraction.extraction_settings import ExtractionSettings
-from processors.extraction.governor import BlobReader, TokenGovernor
+from processors.extraction.governor import BlobReader, TokenGovernor, chars_to_tokens
 from processors.extraction.health import OllamaHealth
 from processors.extraction.policy import BreakerVerdict, policy_of
 from processors.extraction.pricing import PriceTable
-from processors.extraction.prompt import build_messages
+from processors.extraction.prompt import SYSTEM_PROMPT, build_messages
 from processors.extraction.result import accept, parse_result, result_json_schema
 from processors.extraction.routing import route
 from processors.extraction.usage import usage_record
 from schemas.events import ExtractionRequest, UsageRecord
+
+log = structlog.get_logger(__name__)
 
 EXTRACTOR_NAME = "ollama"
 EXTRACTOR_VERSION = "1.0"
@@ -76,6 +79,13 @@ def translate_error(exc: Exception, model: str) -> ExtractionError:
     return extraction_failure(f"malformed Ollama response: {exc}", error_class=ErrorClass.SERVER_ERROR)
 
 
+def prompt_budget(settings: ExtractionSettings) -> int:
+    """Tokens the window may take in a prompt so that the whole call fits the model's context (`num_ctx`):
+    its share of the context, less the answer's room and the system prompt."""
+    system = chars_to_tokens(SYSTEM_PROMPT, settings.chars_per_token)
+    return max(256, int(settings.num_ctx * settings.context_share) - settings.max_output_tokens - system)
+
+
 _CALL_ERRORS = (ollama.ResponseError, ConnectionError, httpx.HTTPError, pydantic.ValidationError, ValueError)
 
 
@@ -99,12 +109,8 @@ class OllamaExtractor:
         self.breaker = breaker or CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s
         )
-        self.governor = governor or TokenGovernor(
-            None,
-            warn_tokens=settings.governor_warn_tokens,
-            pointer_tokens=settings.governor_pointer_tokens,
-            chars_per_token=settings.chars_per_token,
-            preview_chars=settings.pointer_preview_chars,
+        self.governor = governor or TokenGovernor.from_settings(
+            settings, None, max_prompt_tokens=prompt_budget(settings)
         )
         self.prices = prices or PriceTable(settings.prices, cloud_equivalent_model=settings.cloud_equivalent_model)
         self._clock = clock
@@ -114,7 +120,8 @@ class OllamaExtractor:
         """An extractor for the Ollama server at `url`, reading blobs through `blobs` when given."""
         client = ollama.Client(host=url, timeout=settings.request_timeout_s)
         health_client = ollama.Client(host=url, timeout=settings.health_timeout_s)
-        return cls(client, settings, governor=TokenGovernor.from_settings(settings, blobs), health_client=health_client)
+        governor = TokenGovernor.from_settings(settings, blobs, max_prompt_tokens=prompt_budget(settings))
+        return cls(client, settings, governor=governor, health_client=health_client)
 
     @property
     def name(self) -> str:
@@ -126,6 +133,11 @@ class OllamaExtractor:
         self._client.close()  # type: ignore[no-untyped-call]
         if self._health_client is not self._client:
             self._health_client.close()  # type: ignore[no-untyped-call]
+
+    def redriven(self) -> None:
+        """Re-driven requests are the operator's word that Ollama is back: the open breaker gets its trial now."""
+        if self.breaker.half_open_now():
+            log.info("breaker.half_open_on_redrive", breaker=self.breaker.name)
 
     def health(self, *, clock: Callable[[], float] = time.monotonic) -> OllamaHealth:
         """A health probe on this extractor's client, requiring both routed models."""

@@ -2,13 +2,12 @@
 
 Each turn is shown with the id the model must cite (`source_turn_ids`), its index, role and speaker; a turn
 whose content lives in the blob store shows what the token governor decided (the pulled text or a pointer),
-and the request's context blobs follow the turns. The same messages serve Ollama and Claude; the prompt
+and the request's context blobs follow the turns (each blob shown once: a context blob that is a turn's own
+content is not repeated). The same messages serve Ollama and Claude; the prompt
 version recorded on every batch is `ExtractionSettings.prompt_version`, so change it with the text below.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 from processors.extraction.governor import GovernedWindow, render_pointer
 from schemas.events import ExtractionRequest, WindowTurn
@@ -38,11 +37,11 @@ def _turn_header(turn: WindowTurn) -> str:
     return "[turn " + " ".join(parts) + "]"
 
 
-def _turn_body(turn: WindowTurn, blobs: Mapping[str, str]) -> str:
+def _turn_body(turn: WindowTurn, governed: GovernedWindow) -> str:
     if turn.content is not None:
-        return turn.content
+        return governed.contents.get(turn.event_id, turn.content)
     if turn.content_ref is not None:
-        return blobs.get(turn.content_ref.sha256) or render_pointer(turn.content_ref)
+        return governed.blobs.get(turn.content_ref.sha256) or render_pointer(turn.content_ref)
     return ""
 
 
@@ -52,9 +51,15 @@ def render_window(request: ExtractionRequest, governed: GovernedWindow) -> str:
         f"Conversation {request.conversation_id}, turns {request.first_turn_index} to {request.last_turn_index}.",
         "",
     ]
+    shown: set[str] = set()
     for turn in request.turns:
-        lines.extend((_turn_header(turn), _turn_body(turn, governed.blobs), ""))
+        lines.extend((_turn_header(turn), _turn_body(turn, governed), ""))
+        if turn.content is None and turn.content_ref is not None:
+            shown.add(turn.content_ref.sha256)
     for ref in request.context_refs:
+        if ref.sha256 in shown:
+            continue  # the blob of a turn's content, already shown with its turn
+        shown.add(ref.sha256)
         lines.extend((f"[context blob sha256={ref.sha256}]", governed.blobs.get(ref.sha256) or render_pointer(ref), ""))
     lines.append("Extract the memories of this window as JSON.")
     return "\n".join(lines)

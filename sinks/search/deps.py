@@ -30,6 +30,8 @@ class SearchServiceConfig:
     """The search service's own configuration: API keys -> tenants, and how to open the stores it serves."""
 
     api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    max_body_bytes: int = 65_536
+    """Largest request body read (413 above it; bodies of callers without a key are never read)."""
     open_store: Callable[[], MemoryStore] | None = field(default=None, repr=False)
     open_blobs: Callable[[], BlobStore] | None = field(default=None, repr=False)
 

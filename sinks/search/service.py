@@ -34,7 +34,9 @@ from sinks.memory_store import MemoryStore
 
 from . import blobs_api
 from .api_models import ErrorOut, MemoryDetail, SearchRequest, SearchResponse
+from .body_limit import BodyLimitMiddleware
 from .deps import Resources, SearchServiceConfig, Stores, Tenant
+from .docs_page import install_docs
 from .tenancy import ApiKeys
 
 HTTP_REQUESTS = Counter(
@@ -163,11 +165,15 @@ def create_app(
         version="1.0",
         description="Search long-term memories of LLM agents and fetch the raw windows they came from.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.resources = resources
     app.state.api_keys = ApiKeys(dict(config.api_keys))
     _install_error_handlers(app)
     _install_metrics(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=config.max_body_bytes)
     _install_routes(app)
     app.include_router(blobs_api.router)
     return app

@@ -62,6 +62,9 @@ class TimedExtractor:
     def health(self) -> HealthProbe:
         return self.inner.health()
 
+    def redriven(self) -> None:
+        self.inner.redriven()
+
     def close(self) -> None:
         self.inner.close()
 

@@ -23,7 +23,8 @@ import structlog
 from schemas.errors import BrokerError
 from streams.broker.broker_settings import BrokerSettings
 from streams.broker.infra import BROKER_CLASS, STORAGE_TOOL_CLASS, KafkaInfra
-from streams.broker.probe import broker_answers
+from streams.broker.probe import cluster_id as answering_cluster
+from streams.broker.probe import who_listens
 
 log = structlog.get_logger(__name__)
 
@@ -129,7 +130,7 @@ class LocalBroker:
     def status(self) -> BrokerStatus:
         pid = self.pid()
         return BrokerStatus(
-            running=pid is not None and broker_answers(self.bootstrap, timeout=5.0),
+            running=pid is not None and self._ours(answering_cluster(self.bootstrap, timeout=5.0)),
             pid=pid,
             bootstrap=self.bootstrap,
             data_dir=str(self.data_dir),
@@ -185,11 +186,24 @@ class LocalBroker:
         self.state_path.write_text(json.dumps(state, indent=2) + "\n")
         log.info("broker.formatted", data_dir=str(self.data_dir), cluster_id=cluster_id, port=port)
 
+    def _ours(self, answered: str | None) -> bool:
+        """Did our broker answer (the cluster id it was formatted with), rather than none or another one?"""
+        return answered is not None and answered == str(self._state().get("cluster_id", ""))
+
+    def _foreign(self, answered: str) -> BrokerError:
+        port = self.ports()[0]
+        holder = who_listens(port) or "an unknown process"
+        return BrokerError(
+            f"another Kafka broker (cluster {answered}) answers on port {port}, held by {holder}; this data "
+            f"directory's broker is cluster {self._state().get('cluster_id')}. Stop the other broker, or set "
+            "MEMLANE_BROKER__PORT / MEMLANE_STATE_DIR to run this one elsewhere"
+        )
+
     def start(self) -> BrokerStatus:
-        """Start the broker if it is not running and wait until it answers."""
+        """Start the broker if it is not running and wait until it answers (it, not another one on its port)."""
         existing = self.pid()
         if existing is not None:
-            if broker_answers(self.bootstrap, timeout=self.settings.start_timeout_s):
+            if self._ours(answering_cluster(self.bootstrap, timeout=self.settings.start_timeout_s)):
                 return BrokerStatus(
                     True,
                     existing,
@@ -204,6 +218,9 @@ class LocalBroker:
         if not self.formatted():
             self._format()
         port, controller_port = self.ports()
+        already = answering_cluster(self.bootstrap, timeout=1.0)
+        if already is not None:
+            raise self._foreign(already)
         self._write_config(port, controller_port)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         command = self.infra.java_command(
@@ -223,7 +240,11 @@ class LocalBroker:
             if process.poll() is not None:
                 self.pid_path.unlink(missing_ok=True)
                 raise BrokerError(f"broker exited with {process.returncode} during start:\n{self._log_tail()}")
-            if broker_answers(self.bootstrap, timeout=2.0):
+            answered = answering_cluster(self.bootstrap, timeout=2.0)
+            if answered is not None and not self._ours(answered):
+                self.stop()
+                raise self._foreign(answered)
+            if answered is not None:
                 startup = time.monotonic() - began
                 log.info("broker.started", pid=process.pid, bootstrap=self.bootstrap, startup_s=round(startup, 2))
                 return BrokerStatus(

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pydantic
 import typer
+from pydantic_settings import SettingsError
 from rich.console import Console
+from rich.markup import escape
 
 from schemas.errors import MemlaneError
+from streams.cli.config_errors import describe
 from streams.logs import configure_logging
 from streams.settings import Settings
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_ERROR = 1
 EXIT_INVALID_INPUT = 2
@@ -24,11 +28,25 @@ def settings_from_context(ctx: typer.Context | None = None) -> Settings:
         return ctx.obj
     try:
         settings = Settings()
+    except pydantic.ValidationError as exc:
+        for line in describe(exc):
+            err_console.print(f"[red]configuration error:[/red] {escape(line)}", highlight=False)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    except SettingsError as exc:  # a value that is not the JSON a nested setting needs
+        err_console.print(f"[red]configuration error:[/red] {escape(_without_values(str(exc)))}", highlight=False)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
     except MemlaneError as exc:
-        err_console.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(EXIT_ERROR) from exc
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+        err_console.print(f"[red]configuration error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    configure_logging(
+        settings.log_level, json_lines=settings.log_json, third_party_debug=settings.log_third_party_debug
+    )
     return settings
+
+
+def _without_values(message: str) -> str:
+    """pydantic-settings names the field and the source; anything after a colon may quote the value."""
+    return message.split(":", 1)[0]
 
 
 def get_settings(ctx: typer.Context) -> Settings:

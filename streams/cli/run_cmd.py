@@ -51,6 +51,14 @@ def _print(report: RunReport, conversation: str) -> None:
     verdict = "every turn accounted for" if report.accounted else "[red]turns unaccounted for[/red]"
     batches_ok = report.memory_batches + report.parked >= report.requests
     console.print(f"{verdict}; requests = memory batches + parked: {'yes' if batches_ok else 'NO'}")
+    if report.cleaned:
+        topics = sum(1 for item in report.cleaned if item.startswith("topic "))
+        groups = sum(1 for item in report.cleaned if item.startswith("group "))
+        console.print(
+            f"cleaned up: {topics} topics, {groups} consumer groups and the run's workspace (--keep keeps them)"
+        )
+    else:
+        console.print(f"kept: the run's topics (run-{report.run_id}.*), consumer groups and workspace")
 
 
 def _input(data: Path | None, default: Path, conversation: str | None) -> tuple[Path, str]:
@@ -71,6 +79,7 @@ def run(
         None, "--conversation", "-c", help="Which conversation (default: conv-26, or demo-1 for the demo)."
     ),
     keep_broker: bool = typer.Option(False, help="Leave the broker running afterwards."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the run's topics, consumer groups and workspace."),
 ) -> None:
     """Run the pipeline locally on a LoCoMo conversation and print the counts read back."""
     settings = get_settings(ctx)
@@ -85,7 +94,7 @@ def run(
         if keep_broker:
             local_broker(settings).start()
         with live_broker(settings) as live:
-            report = run_pipeline(live, source, conversation)
+            report = run_pipeline(live, source, conversation, keep=keep)
     _print(report, conversation)
     if not report.accounted or report.published.failed:
         raise typer.Exit(EXIT_ERROR)

@@ -98,6 +98,11 @@ def search(
     url = url or settings.search_url
     if api_key is None and settings.search_api_key is not None:
         api_key = settings.search_api_key.get_secret_value()
+    if url and tenant:
+        err_console.print(
+            "[red]--tenant applies to a local search:[/red] with --url the service searches the tenant of the API key"
+        )
+        raise typer.Exit(EXIT_INVALID_INPUT)
     with reported_errors():
         if url:
             response, where = _remote(url, api_key, request), url

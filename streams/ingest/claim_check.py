@@ -50,4 +50,34 @@ class BlobClaimCheck:
         return turn.model_copy(update={"content": None, "content_ref": ref})
 
 
-__all__ = ["BlobClaimCheck"]
+class TextClaimCheck:
+    """The processors' claim check (`processors.emitted.ContentOffload`) over a `BlobStore`."""
+
+    def __init__(
+        self,
+        store: BlobStore,
+        *,
+        threshold_chars: int = DEFAULT_THRESHOLD_CHARS,
+        preview_chars: int = DEFAULT_PREVIEW_CHARS,
+    ) -> None:
+        self.store = store
+        self.threshold_chars = threshold_chars
+        self.preview_chars = preview_chars
+
+    def __call__(self, text: str, *, tenant_id: str, media_type: str, referrer: str) -> BlobRef:
+        result = offload_if_large(
+            self.store,
+            text,
+            threshold_chars=0,
+            preview_chars=self.preview_chars,
+            media_type=media_type,
+            referrer=referrer,
+            tenant_id=tenant_id,
+        )
+        assert result.sha256 is not None  # threshold 0: any non-empty text is stored
+        return BlobRef(
+            sha256=result.sha256, size_bytes=result.size_bytes, media_type=media_type, preview=result.preview or ""
+        )
+
+
+__all__ = ["BlobClaimCheck", "TextClaimCheck"]

@@ -4,6 +4,10 @@ It holds the bootstrap servers, the security protocol and its SASL / TLS materia
 else of the application's settings reaches the runtime. `as_librdkafka_dict()` renders the librdkafka
 configuration every consumer, producer and admin client starts from (secrets unwrapped only there);
 `redacted()` is what may be logged.
+
+It also carries the one size policy (`max_message_bytes`): the largest message any memlane producer (confluent
+and faust) sends, from which the topics' `max.message.bytes` and the largest value memlane itself writes
+(`value_limit`, leaving room for key, headers and batch overhead) are derived.
 """
 
 from __future__ import annotations
@@ -11,12 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from schemas.errors import ConfigError
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
+
+HEADROOM_BYTES = 64 * 1024
+"""What a value memlane writes leaves of `max_message_bytes`: key, headers (error headers of a parked copy) and
+record-batch overhead."""
+TOPIC_OVERHEAD_BYTES = 16 * 1024
+"""A topic accepts this much above `max_message_bytes`: the record-batch framing around one message."""
 
 
 class KafkaConnection(BaseModel):
@@ -34,6 +44,18 @@ class KafkaConnection(BaseModel):
     ssl_key_location: Path | None = None
     ssl_key_password: SecretStr | None = None
     client_id: str = "memlane"
+    max_message_bytes: int = Field(default=1_000_000, ge=4 * HEADROOM_BYTES)
+    """The largest message a memlane producer sends (`message.max.bytes`, faust's `producer_max_request_size`)."""
+
+    @property
+    def value_limit(self) -> int:
+        """The largest value memlane writes itself: bigger content goes to the blob store by claim check."""
+        return self.max_message_bytes - HEADROOM_BYTES
+
+    @property
+    def topic_max_message_bytes(self) -> int:
+        """The `max.message.bytes` of every memlane topic."""
+        return self.max_message_bytes + TOPIC_OVERHEAD_BYTES
 
     @model_validator(mode="after")
     def _check_security(self) -> KafkaConnection:
@@ -79,4 +101,4 @@ class KafkaConnection(BaseModel):
         return conf
 
 
-__all__ = ["KafkaConnection", "SaslMechanism", "SecurityProtocol"]
+__all__ = ["HEADROOM_BYTES", "TOPIC_OVERHEAD_BYTES", "KafkaConnection", "SaslMechanism", "SecurityProtocol"]

@@ -29,15 +29,18 @@ from typing import Generic, TypeVar
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from schemas.errors import CodecError, SinkBackpressureError, ValidationError
+from schemas.errors import BrokerError, CodecError, SinkBackpressureError, ValidationError
 from schemas.events import EventModel
 from sinks.base import Sink
 from streams.kafka.decoding import RecordDecoder, raw_record
-from streams.kafka.parking import quarantine
+from streams.kafka.parking import Overflow, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.metrics import BATCH_FAILURES, BATCH_SECONDS, BATCHES_COMMITTED, MESSAGES_CONSUMED
 
 log = structlog.get_logger(__name__)
+
+AUTH_GRACE_S = 15.0
+"""How long a worker keeps trying credentials the broker refuses before it stops with an error."""
 
 E = TypeVar("E", bound=EventModel)
 
@@ -65,6 +68,7 @@ class ConsumerLoop(Generic[E]):
         sink: Sink[E],
         producer: ReliableProducer,
         quarantine_topic: str,
+        overflow: Overflow | None = None,
         batch_size: int = 100,
         batch_timeout: float = 0.5,
         retry_backoff_s: float = 1.0,
@@ -76,6 +80,7 @@ class ConsumerLoop(Generic[E]):
         self.sink = sink
         self.producer = producer
         self.quarantine_topic = quarantine_topic
+        self.overflow = overflow
         self.batch_size = batch_size
         self.batch_timeout = batch_timeout
         self.retry_backoff_s = retry_backoff_s
@@ -83,6 +88,7 @@ class ConsumerLoop(Generic[E]):
         self.assigned = threading.Event()
         self.stats = LoopStats()
         self._releases: list[Callable[[], None]] = []
+        self._auth_failing_since: float | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -241,8 +247,23 @@ class ConsumerLoop(Generic[E]):
             elif error.code() != KafkaError._PARTITION_EOF:
                 if error.fatal():
                     raise KafkaException(error)
+                if error.code() == KafkaError._AUTHENTICATION:
+                    self._authentication_failed(str(error))
                 log.warning("consumer.error", component=self.component, error=str(error))
+        if batch:
+            self._auth_failing_since = None
         return batch
+
+    def _authentication_failed(self, reason: str) -> None:
+        """Credentials the broker refuses do not fix themselves: stop once they failed for `AUTH_GRACE_S`."""
+        now = time.monotonic()
+        if self._auth_failing_since is None:
+            self._auth_failing_since = now
+        if now - self._auth_failing_since >= AUTH_GRACE_S:
+            raise BrokerError(
+                f"the broker refuses this worker's credentials ({reason}); check MEMLANE_SASL_USERNAME / "
+                "MEMLANE_SASL_PASSWORD and MEMLANE_SECURITY_PROTOCOL"
+            )
 
     @staticmethod
     def _offsets(batch: Sequence[Message]) -> list[TopicPartition]:

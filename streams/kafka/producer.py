@@ -8,6 +8,7 @@ which is what lets consumers commit offsets after the produce they cover has suc
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,9 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from schemas.errors import DeliveryError
 from streams.kafka.connection import KafkaConnection
+
+AUTH_GRACE_S = 15.0
+"""How long `flush` waits on credentials the broker refuses before it gives up with an error."""
 
 RELIABLE_PRODUCER_CONF: dict[str, Any] = {
     "enable.idempotence": True,
@@ -64,11 +68,25 @@ class ReliableProducer:
     """confluent-kafka producer configured for at-least-once, idempotent delivery."""
 
     def __init__(self, kafka: KafkaConnection, **overrides: Any) -> None:
-        self._producer = Producer(kafka.as_librdkafka_dict(**{**RELIABLE_PRODUCER_CONF, **overrides}))
+        conf = {
+            **RELIABLE_PRODUCER_CONF,
+            "message.max.bytes": kafka.max_message_bytes,
+            "error_cb": self._on_client_error,
+            **overrides,
+        }
+        self._auth_error: tuple[float, str] | None = None
+        self._producer = Producer(kafka.as_librdkafka_dict(**conf))
+        self.value_limit = kafka.value_limit
+        """The largest value this producer's callers may send (see `KafkaConnection.value_limit`)."""
         self.delivered = 0
         self.failed = 0
         self.errors: list[DeliveryReport] = []
         self._closed = False
+
+    def _on_client_error(self, error: KafkaError) -> None:
+        """librdkafka's client-level errors: an authentication failure is remembered, so flush can stop early."""
+        if error.code() == KafkaError._AUTHENTICATION and self._auth_error is None:
+            self._auth_error = (time.monotonic(), error.str())
 
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         """Default delivery callback: counts, and keeps the first failures."""
@@ -125,7 +143,15 @@ class ReliableProducer:
         """Wait for every queued message's delivery report; raise if some are still outstanding."""
         if self._closed:
             return
-        remaining = self._producer.flush(timeout)
+        deadline = time.monotonic() + timeout
+        remaining = self._producer.flush(min(timeout, 1.0))
+        while remaining and time.monotonic() < deadline:
+            if self._auth_error is not None and time.monotonic() - self._auth_error[0] >= AUTH_GRACE_S:
+                raise DeliveryError(
+                    f"{remaining} message(s) not sent: the broker refuses the credentials ({self._auth_error[1]}); "
+                    "check MEMLANE_SASL_USERNAME / MEMLANE_SASL_PASSWORD"
+                )
+            remaining = self._producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
         if remaining:
             raise DeliveryError(f"{remaining} message(s) not acknowledged within {timeout:.0f}s", retriable=True)
 

@@ -56,9 +56,15 @@ class TopicSpec:
 
 
 def topic_catalogue(
-    names: TopicNames, *, partitions: int, replication_factor: int = 1, min_insync_replicas: int = 1
+    names: TopicNames,
+    *,
+    partitions: int,
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
+    max_message_bytes: int | None = None,
 ) -> list[TopicSpec]:
-    """Every topic memlane owns, configured for this deployment."""
+    """Every topic memlane owns, configured for this deployment (`max_message_bytes`: the topics' limit)."""
+    sizes = {} if max_message_bytes is None else {"max.message.bytes": str(max_message_bytes)}
     replicas = replication_factor
     min_isr = min(min_insync_replicas, replicas)
 
@@ -70,7 +76,7 @@ def topic_catalogue(
             retention_ms=days * DAY_MS if days > 0 else -1,
             min_insync_replicas=min_isr,
             replication_factor=replicas,
-            extra={"message.timestamp.type": "CreateTime"},
+            extra={"message.timestamp.type": "CreateTime", **sizes},
         )
 
     return [

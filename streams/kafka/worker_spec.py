@@ -18,6 +18,7 @@ from streams.kafka.consumer import make_consumer
 from streams.kafka.context import StreamContext
 from streams.kafka.decoding import RecordDecoder
 from streams.kafka.loop import ConsumerLoop
+from streams.kafka.parking import Overflow
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.topic_catalogue import TopicNames
 
@@ -47,6 +48,7 @@ def build_worker(
     group_id: str,
     batch_size: int,
     max_poll_interval_ms: int | None = None,
+    overflow: Overflow | None = None,
 ) -> tuple[ConsumerLoop[E], S]:
     """A worker's loop: its own reliable producer, the sink built on it, and an at-least-once consumer."""
     producer = ReliableProducer(ctx.kafka)
@@ -60,6 +62,7 @@ def build_worker(
         sink=sink,
         producer=producer,
         quarantine_topic=ctx.topics.quarantine,
+        overflow=overflow,
         batch_size=batch_size,
     )
     return loop, sink

@@ -28,10 +28,12 @@ from faust.auth import SASLCredentials, SSLCredentials
 from faust.types.auth import CredentialsT
 
 from processors.dedupe import MemoryLookup, TurnEmbedder
+from processors.emitted import ContentOffload
 from processors.stage_settings import ProcessorSettings
 from schemas.errors import ConfigError
 from streams.kafka.connection import KafkaConnection
 from streams.kafka.context import StreamContext
+from streams.kafka.parking import Overflow
 from streams.processor_app.app_settings import ProcessorAppSettings
 
 
@@ -47,6 +49,10 @@ class WorkerConfig:
     replication_factor: int = 1
     embedder: TurnEmbedder | None = None
     memories: MemoryLookup | None = None
+    offload: ContentOffload | None = None
+    """The claim check of turn content too large for a request (inline turns from other producers)."""
+    overflow: Overflow | None = None
+    """Where a quarantined value too large to copy keeps its full bytes."""
 
 
 def ticks_topic_name(app_settings: ProcessorAppSettings) -> str:
@@ -108,6 +114,8 @@ def faust_options(config: WorkerConfig, partitions: int) -> dict[str, Any]:
         "table_standby_replicas": app_settings.standby_replicas,
         "table_cleanup_interval": 30.0,
         "producer_acks": -1,
+        "producer_max_request_size": kafka.max_message_bytes,
+        "consumer_max_fetch_size": max(4 * 1024 * 1024, 2 * kafka.topic_max_message_bytes),
         "producer_linger": 0.005,
         "web_enabled": app_settings.web_enabled,
         "web_port": app_settings.web_port,

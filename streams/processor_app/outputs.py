@@ -20,6 +20,7 @@ from schemas.codec import EventCodec
 from schemas.events import ExtractionRequest, SkipRecord
 from schemas.keys import conversation_key
 from streams.kafka.headers import ErrorInfo, without_error_headers
+from streams.kafka.parking import Overflow, fit
 from streams.kafka.topic_catalogue import TopicNames
 from streams.metrics import QUARANTINED, REQUESTS_OUT, TOKENS_FORWARDED, TURNS_SKIPPED
 
@@ -88,9 +89,15 @@ def quarantine_output(
     value: bytes,
     headers: Sequence[tuple[str, bytes | str | None]],
     info: ErrorInfo,
+    *,
+    limit: int | None = None,
+    overflow: Overflow | None = None,
 ) -> Output:
-    """The original message with its previous error headers replaced by `info`'s."""
+    """The original message with its previous error headers replaced by `info`'s (cut to `limit`, its full
+    bytes kept in `overflow`, when too large to copy)."""
     kept = without_error_headers(headers) + info.to_headers()
+    referrer = f"parked:{info.topic}/{info.partition}/{info.offset}"
+    value, kept = fit(value, kept, limit if limit is not None else len(value), overflow, referrer)
     return Output(OutputRole.QUARANTINE, key, value, tuple(kept), labels=(info.stage, info.error_class))
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import structlog
 
-from processors.pipeline import TurnProcessor
+from processors.pipeline import Decision, TurnProcessor
 from processors.state import ConversationState
 from processors.tokens import turn_tokens
 from schemas.codec import EventCodec
@@ -38,6 +38,7 @@ from schemas.errors import CodecError, ServiceUnavailableError, ValidationError
 from schemas.events import ConversationTurn
 from schemas.keys import conversation_key
 from streams.kafka.headers import ErrorInfo
+from streams.kafka.parking import Overflow
 from streams.kafka.topic_catalogue import TopicNames
 from streams.processor_app.envelope import StoredState
 from streams.processor_app.outputs import STAGE, Output, decision_outputs, quarantine_output
@@ -123,12 +124,33 @@ class BatchPlanner:
     """Plans batches with a `TurnProcessor`; holds no state between batches."""
 
     def __init__(
-        self, processor: TurnProcessor, codec: EventCodec, topics: TopicNames, *, max_future_s: float = 86_400.0
+        self,
+        processor: TurnProcessor,
+        codec: EventCodec,
+        topics: TopicNames,
+        *,
+        max_future_s: float = 86_400.0,
+        value_limit: int | None = None,
+        overflow: Overflow | None = None,
     ) -> None:
         self.processor = processor
         self.codec = codec
         self.topics = topics
         self.max_future_s = max_future_s
+        self.value_limit = value_limit
+        self.overflow = overflow
+
+    def _outputs(self, decision: Decision) -> list[Output]:
+        """A decision's outputs, refused (`ValidationError`) when one would not fit a message."""
+        outputs = decision_outputs(decision, self.codec, self.topics)
+        for output in outputs:
+            if self.value_limit is not None and len(output.value) > self.value_limit:
+                raise ValidationError(
+                    f"a {output.role.value} of {len(output.value)} bytes would exceed the {self.value_limit}-byte "
+                    "limit of a message (MEMLANE_MAX_MESSAGE_BYTES)",
+                    field="size",
+                )
+        return outputs
 
     def plan(self, items: Sequence[Item], read: StateReader, due: DueReader) -> BatchPlan:
         plan = BatchPlan()
@@ -184,9 +206,9 @@ class BatchPlanner:
             deadline = due_at(state, self.processor.settings)
             if deadline is not None and turn.event_time >= deadline:
                 state, flushed = self.processor.tick(state, deadline)
-                outputs.extend(decision_outputs(flushed, self.codec, self.topics))
+                outputs.extend(self._outputs(flushed))
         state, decision = self.processor.process(state, turn, message.partition, message.offset)
-        outputs.extend(decision_outputs(decision, self.codec, self.topics))
+        outputs.extend(self._outputs(decision))
         return state, outputs
 
     def _tick(self, tick: Tick, plan: BatchPlan, stored: StateReader, due: DueReader) -> None:
@@ -202,7 +224,7 @@ class BatchPlanner:
                 continue
             try:
                 state, flushed = self.processor.tick(previous.state, deadline)
-                outputs = decision_outputs(flushed, self.codec, self.topics)
+                outputs = self._outputs(flushed)
             except ServiceUnavailableError:
                 raise
             except Exception as exc:  # the window cannot be flushed: end it as skip records, keep going
@@ -223,7 +245,9 @@ class BatchPlanner:
             partition=message.partition,
             offset=message.offset,
         )
-        return quarantine_output(message.key, message.value, message.headers, info)
+        return quarantine_output(
+            message.key, message.value, message.headers, info, limit=self.value_limit, overflow=self.overflow
+        )
 
 
 __all__ = ["BatchPlan", "BatchPlanner", "DueReader", "Item", "StateReader", "Tick", "TurnMessage"]

@@ -100,9 +100,20 @@ class ProcessorRuntime:
         self.turns_topic = topics.turns
         self.ticks_topic = ticks_topic_name(app_settings)
         processor = TurnProcessor(
-            config.stages, embedder=config.embedder, memories=config.memories, source_topic=self.turns_topic
+            config.stages,
+            embedder=config.embedder,
+            memories=config.memories,
+            source_topic=self.turns_topic,
+            offload=config.offload,
         )
-        self.planner = BatchPlanner(processor, config.ctx.codec, topics, max_future_s=config.stages.max_future_event_s)
+        self.planner = BatchPlanner(
+            processor,
+            config.ctx.codec,
+            topics,
+            max_future_s=config.stages.max_future_event_s,
+            value_limit=config.ctx.kafka.value_limit,
+            overflow=config.overflow,
+        )
         self.index = PendingIndex()
         self.guard = OffsetGuard(self.turns_topic)
         self.last_turn_at: float | None = None

@@ -48,7 +48,9 @@ def claim_check(settings: Settings, blobs: BlobStore) -> BlobClaimCheck:
 def publisher(settings: Settings, blobs: BlobStore | None = None) -> TurnPublisher:
     """A turn publisher for the configured topics; with `blobs`, large content is claim-checked there."""
     check = claim_check(settings, blobs) if blobs is not None else None
-    return TurnPublisher(settings.stream_context(), claim_check=check)
+    return TurnPublisher(
+        settings.stream_context(), claim_check=check, max_future_s=settings.processors.max_future_event_s
+    )
 
 
 def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: BlobStore | None = None) -> FastAPI:
@@ -57,6 +59,7 @@ def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: B
 
     config = SearchServiceConfig(
         api_keys=dict(settings.api_keys),
+        max_body_bytes=settings.sinks.search_max_body_bytes,
         open_store=lambda: memory_store(settings),
         open_blobs=lambda: blob_store(settings),
     )

@@ -18,6 +18,7 @@ from processors.extraction import DailyBudget, Extractor
 from processors.extraction.extractor_factory import build_fallback, choose_extractor
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
+from streams.ingest.claim_check import TextClaimCheck
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec, build_worker
 from streams.processor_app.app_settings import ProcessorAppSettings
@@ -56,9 +57,12 @@ def serve(
     group_id: str,
     batch_size: int,
     idle_exit_s: float | None,
+    overflow: BlobStore,
     max_poll_interval_ms: int | None = None,
 ) -> C:
-    """Run worker `spec` with the sink `sink_for` builds until stopped (or idle for `idle_exit_s`); its counts."""
+    """Run worker `spec` with the sink `sink_for` builds until stopped (or idle for `idle_exit_s`); its counts.
+
+    Values too large to park keep their full bytes in `overflow` (the blob store)."""
     loop, sink = build_worker(
         spec,
         settings.stream_context(),
@@ -66,6 +70,7 @@ def serve(
         group_id=group_id,
         batch_size=batch_size,
         max_poll_interval_ms=max_poll_interval_ms,
+        overflow=overflow,
     )
     stats = loop.serve(idle_exit_s=idle_exit_s)
     log.info("worker.stopped", component=spec.component, batches=stats.batches, quarantined=stats.quarantined)
@@ -82,7 +87,7 @@ def run_extract(
         chosen = extractor or extractor_for(settings, blobs)
         log.info("extract.worker", extractor=chosen.name)
         poll_ms = max_poll_interval_ms(ex.worker_batch_size, ex.ollama_parallelism, ex.request_timeout_s)
-        sink_for = partial(extract.ExtractionSink, ctx, chosen, parallelism=ex.ollama_parallelism)
+        sink_for = partial(extract.ExtractionSink, ctx, chosen, parallelism=ex.ollama_parallelism, overflow=blobs)
         return serve(
             extract.SPEC,
             settings,
@@ -90,6 +95,7 @@ def run_extract(
             group_id=ex.worker_group_id,
             batch_size=ex.worker_batch_size,
             idle_exit_s=idle_exit_s,
+            overflow=blobs,
             max_poll_interval_ms=poll_ms,
         )
 
@@ -102,7 +108,9 @@ def run_fallback(
     with blob_store(settings) as blobs:
         chosen = extractor or fallback_extractor_for(settings, blobs)
         poll_ms = max_poll_interval_ms(ex.fallback_batch_size, 1, ex.request_timeout_s, attempts=ex.backoff_attempts)
-        sink_for = partial(fallback.FallbackSink, ctx, chosen, park_cooldown_s=ex.fallback_park_cooldown_s)
+        sink_for = partial(
+            fallback.FallbackSink, ctx, chosen, park_cooldown_s=ex.fallback_park_cooldown_s, overflow=blobs
+        )
         return serve(
             fallback.SPEC,
             settings,
@@ -110,6 +118,7 @@ def run_fallback(
             group_id=ex.fallback_group_id,
             batch_size=ex.fallback_batch_size,
             idle_exit_s=idle_exit_s,
+            overflow=blobs,
             max_poll_interval_ms=poll_ms,
         )
 
@@ -124,14 +133,16 @@ def run_sink_qdrant(
 ) -> sink_qdrant.QdrantSinkCounts:
     """The memory sink over `store`, or over the configured store opened with its per-upsert flush off."""
     target = store or memory_store(settings, sink_settings=sink_qdrant.sink_settings(settings.sinks))
-    return serve(
-        sink_qdrant.SPEC,
-        settings,
-        lambda _producer: sink_qdrant.QdrantSink(target, owns_store=store is None),
-        group_id=group_id or settings.sinks.qdrant_sink_group_id,
-        batch_size=batch_size or settings.sinks.sink_batch_size,
-        idle_exit_s=idle_exit_s,
-    )
+    with blob_store(settings) as overflow:
+        return serve(
+            sink_qdrant.SPEC,
+            settings,
+            lambda _producer: sink_qdrant.QdrantSink(target, owns_store=store is None),
+            group_id=group_id or settings.sinks.qdrant_sink_group_id,
+            batch_size=batch_size or settings.sinks.sink_batch_size,
+            idle_exit_s=idle_exit_s,
+            overflow=overflow,
+        )
 
 
 def run_sink_blobs(
@@ -151,6 +162,7 @@ def run_sink_blobs(
         group_id=group_id or settings.sinks.blob_sink_group_id,
         batch_size=batch_size or settings.sinks.sink_batch_size,
         idle_exit_s=idle_exit_s,
+        overflow=target,
     )
 
 
@@ -173,10 +185,18 @@ def dedupe_sources(settings: Settings) -> tuple[TurnEmbedder | None, MemoryLooku
     return model, MemoryStoreLookup(memory_store(settings, model))
 
 
-def processors_config(settings: Settings, app_settings: ProcessorAppSettings | None = None) -> WorkerConfig:
-    """What one processors worker of `settings` is given."""
+def processors_config(
+    settings: Settings, app_settings: ProcessorAppSettings | None = None, *, blobs: BlobStore | None = None
+) -> WorkerConfig:
+    """What one processors worker of `settings` is given (`blobs`: the claim check and overflow store)."""
     app = app_settings or settings.processor_app
     embedder_, memories = dedupe_sources(settings)
+    sinks = settings.sinks
+    offload = (
+        TextClaimCheck(blobs, threshold_chars=sinks.claim_check_chars, preview_chars=sinks.claim_check_preview_chars)
+        if blobs is not None
+        else None
+    )
     return WorkerConfig(
         ctx=settings.stream_context(),
         stages=settings.processors,
@@ -185,6 +205,8 @@ def processors_config(settings: Settings, app_settings: ProcessorAppSettings | N
         replication_factor=settings.topic_replication_factor,
         embedder=embedder_,
         memories=memories,
+        offload=offload,
+        overflow=blobs,
     )
 
 
@@ -192,7 +214,8 @@ def run_processors(settings: Settings, *, idle_exit_s: float | None = None) -> N
     """Run one processors worker in this process until stopped (or idle for `idle_exit_s`)."""
     from streams.processor_app.worker import run_worker
 
-    run_worker(processors_config(settings), idle_exit_s=idle_exit_s)
+    with blob_store(settings) as blobs:
+        run_worker(processors_config(settings, blobs=blobs), idle_exit_s=idle_exit_s)
 
 
 WORKERS: dict[str, Callable[..., Any]] = {

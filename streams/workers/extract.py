@@ -21,7 +21,7 @@ from schemas.events import ExtractionRequest
 from sinks.base import BatchingSink, SinkRecord
 from streams.kafka.context import StreamContext
 from streams.kafka.headers import redrive_count
-from streams.kafka.parking import dead_letter
+from streams.kafka.parking import Overflow, dead_letter
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec
 from streams.metrics import EXTRACTIONS
@@ -44,10 +44,17 @@ class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionReque
     """Extracts a batch of requests at the checkpoint and queues memories, usage records and DLQ messages."""
 
     def __init__(
-        self, ctx: StreamContext, extractor: Extractor, producer: ReliableProducer, *, parallelism: int = 1
+        self,
+        ctx: StreamContext,
+        extractor: Extractor,
+        producer: ReliableProducer,
+        *,
+        parallelism: int = 1,
+        overflow: Overflow | None = None,
     ) -> None:
         super().__init__()
         self.ctx = ctx
+        self.overflow = overflow
         self.extractor = extractor
         self.producer = producer
         self.parallelism = parallelism
@@ -55,6 +62,8 @@ class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionReque
         self._health = extractor.health()
 
     def write(self, batch: Sequence[SinkRecord[ExtractionRequest]]) -> None:
+        if any(redrive_count(record.headers) for record in batch):
+            self.extractor.redriven()
         status = self._health.check_if_due()
         if not status.ok:
             log.warning(
@@ -79,6 +88,7 @@ class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionReque
             error_class=str(error.error_class),
             detail=str(error),
             attempts=1 + redrive_count(record.headers),
+            overflow=self.overflow,
         )
         self.counts.dead_lettered += 1
         EXTRACTIONS.labels(extractor=self.extractor.name, outcome="dead_lettered").inc()

@@ -27,7 +27,7 @@ from schemas.events import ExtractionRequest
 from sinks.base import SinkRecord
 from streams.kafka.context import StreamContext
 from streams.kafka.headers import ErrorInfo
-from streams.kafka.parking import error_info_for, park, quarantine
+from streams.kafka.parking import Overflow, error_info_for, park, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec
 from streams.metrics import FALLBACK
@@ -52,9 +52,16 @@ class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
     """Extracts each DLQ request with Claude; pushes back (`SinkBackpressureError`) while Claude is unavailable."""
 
     def __init__(
-        self, ctx: StreamContext, extractor: Extractor, producer: ReliableProducer, *, park_cooldown_s: float
+        self,
+        ctx: StreamContext,
+        extractor: Extractor,
+        producer: ReliableProducer,
+        *,
+        park_cooldown_s: float,
+        overflow: Overflow | None = None,
     ) -> None:
         self.ctx = ctx
+        self.overflow = overflow
         self.extractor = extractor
         self.producer = producer
         self.park_cooldown_s = park_cooldown_s
@@ -94,11 +101,11 @@ class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
                 offset=base.offset,
                 attempts=attempts,
             )
-            park(self.producer, topics.dlq, record, info)
+            park(self.producer, topics.dlq, record, info, overflow=self.overflow)
             self.counts.reparked += 1
             FALLBACK.labels(outcome="reparked").inc()
             return
-        quarantine(self.producer, topics.quarantine, record, stage=COMPONENT, error=error)
+        quarantine(self.producer, topics.quarantine, record, stage=COMPONENT, error=error, overflow=self.overflow)
         self.counts.quarantined += 1
         FALLBACK.labels(outcome="quarantined").inc()
 

@@ -58,7 +58,9 @@ def test_poison_events_are_quarantined_and_later_turns_processed(
         assert info.error_class in {"MalformedMessageError", "UnknownSchemaError", "ValidationError"}
         assert info.message
     stray = quarantined[wrong_key][1]
-    assert stray is not None and stray.error_class == "ValidationError" and "does not name conversation" in stray.message
+    assert (
+        stray is not None and stray.error_class == "ValidationError" and "does not name conversation" in stray.message
+    )
     verdicts = outputs.verdicts()
     assert all(verdicts.get((t.conversation_id, t.turn_index)) for t in before + after), "the stream went on"
     assert ("poison-0", 999) not in verdicts
