@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     client_id: str = "memlane"
     max_message_bytes: int = Field(default=1_000_000, ge=262_144)
     """The one size policy: the largest message memlane produces; topics and every producer follow it."""
+    delivery_timeout_s: float = Field(default=120.0, gt=0)
+    """How long a producer retries a message (e.g. through a broker outage) before reporting it undelivered."""
     topic_replication_factor: int = Field(default=1, ge=1)
     topic_min_insync_replicas: int = Field(default=1, ge=1)
 
@@ -121,6 +123,7 @@ class Settings(BaseSettings):
             ssl_key_password=self.ssl_key_password,
             client_id=self.client_id,
             max_message_bytes=self.max_message_bytes,
+            delivery_timeout_s=self.delivery_timeout_s,
         )
 
     def kafka_config(self, **overrides: Any) -> dict[str, Any]:

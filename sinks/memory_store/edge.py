@@ -178,10 +178,15 @@ class EdgeMemoryStore(MemoryStore):
         return [Found(str(r.id), 0.0, r.payload or {}) for r in records]
 
     def _scroll(self, conditions: Sequence[Condition], limit: int) -> list[Found]:
-        request = self._qe.ScrollRequest(limit=limit, filter=self._filter(conditions), with_payload=True)
+        return self._scroll_page(conditions, limit, None)[0]
+
+    def _scroll_page(
+        self, conditions: Sequence[Condition], limit: int, offset: str | None
+    ) -> tuple[list[Found], str | None]:
+        request = self._qe.ScrollRequest(offset=offset, limit=limit, filter=self._filter(conditions), with_payload=True)
         with _engine(SearchError, "scroll"):
-            records, _ = self._shard.scroll(request)
-        return [Found(str(r.id), 0.0, r.payload or {}) for r in records]
+            records, following = self._shard.scroll(request)
+        return [Found(str(r.id), 0.0, r.payload or {}) for r in records], None if following is None else str(following)
 
     def _count(self, conditions: Sequence[Condition]) -> int:
         with _engine(SearchError, "count"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -56,6 +56,12 @@ class MemoryStore(ABC):
     @abstractmethod
     def _query(self, conditions: Sequence[Condition], sources: Sequence[Source], limit: int) -> list[Found]:
         """One source: its ranking. Several: each prefetched and fused with reciprocal rank fusion."""
+
+    @abstractmethod
+    def _scroll_page(
+        self, conditions: Sequence[Condition], limit: int, offset: str | None
+    ) -> tuple[list[Found], str | None]:
+        """Up to `limit` points from `offset` on (None: the first), and the offset of the next page."""
 
     @abstractmethod
     def _count(self, conditions: Sequence[Condition]) -> int: ...
@@ -212,6 +218,20 @@ class MemoryStore(ABC):
         if not found:
             found = self._scroll([Match("tenant_id", tenant_id), Match("merged_ids", memory_id)], 1)
         return MemoryRecord.from_payload(found[0].id, found[0].payload) if found else None
+
+    def records(
+        self, tenant_id: str, filters: SearchFilters | None = None, *, page: int = 512
+    ) -> Iterator[MemoryRecord]:
+        """Every stored memory of `tenant_id` (matching `filters`), page by page, in point id order."""
+        conditions = self._tenant_conditions(tenant_id, filters)
+        offset: str | None = None
+        while True:
+            found, offset = self._scroll_page(conditions, page, offset)
+            for point in found:
+                if point.payload.get("tenant_id") == tenant_id:
+                    yield MemoryRecord.from_payload(point.id, point.payload)
+            if offset is None or not found:
+                return
 
     def count(self, tenant_id: str | None = None) -> int:
         """Stored memories, of one tenant or of all."""

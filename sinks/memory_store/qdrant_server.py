@@ -201,11 +201,16 @@ class ClientMemoryStore(MemoryStore):
         return [Found(str(r.id), 0.0, r.payload or {}) for r in records]
 
     def _scroll(self, conditions: Sequence[Condition], limit: int) -> list[Found]:
+        return self._scroll_page(conditions, limit, None)[0]
+
+    def _scroll_page(
+        self, conditions: Sequence[Condition], limit: int, offset: str | None
+    ) -> tuple[list[Found], str | None]:
         with _engine(SearchError, "scroll"):
-            records, _ = self._client.scroll(
-                self._name, scroll_filter=self._filter(conditions), limit=limit, with_payload=True
+            records, following = self._client.scroll(
+                self._name, scroll_filter=self._filter(conditions), limit=limit, offset=offset, with_payload=True
             )
-        return [Found(str(r.id), 0.0, r.payload or {}) for r in records]
+        return [Found(str(r.id), 0.0, r.payload or {}) for r in records], None if following is None else str(following)
 
     def _count(self, conditions: Sequence[Condition]) -> int:
         with _engine(SearchError, "count"):

@@ -13,6 +13,7 @@ from streams.cli import (
     search_cmd,
     serve_cmd,
     topics_cmd,
+    verify_cmd,
     worker_cmd,
 )
 from streams.cli.context import settings_from_context
@@ -32,6 +33,7 @@ app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)
 app.command("search")(search_cmd.search)
 app.command("serve")(serve_cmd.serve)
+app.command("verify")(verify_cmd.verify_cmd)
 
 
 @app.callback()

@@ -31,6 +31,9 @@ class ParsedLine:
 
 
 _DERIVED = {("event_id",), ("token_count",)}
+REQUIRED = ("conversation_id", "turn_index", "user_id", "role", "event_time")
+"""Fields a line must give (tenant_id, platform, event_id and token_count are filled in when absent)."""
+MAX_REPORTED = 8
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -56,18 +59,23 @@ def parse_turn_line(text: str, line: int, *, tenant_id: str, platform: str) -> C
             pass  # turn_index invalid: validation below names it
     if "token_count" not in raw and isinstance(raw.get("content"), str):
         raw["token_count"] = estimate_tokens(raw["content"])
+    problems = [(name, "Field required") for name in REQUIRED if name not in raw]
     if raw.get("content") is None and raw.get("content_ref") is None:
-        raise ValidationError(
-            f"line {line}: field 'content': a turn needs content or content_ref", field="content", line=line
-        )
+        problems.append(("content", "a turn needs content or content_ref"))
+    if problems:
+        unknown = sorted(set(raw) - set(ConversationTurn.model_fields))
+        hint = f"; unknown field(s) {', '.join(unknown)} (the format: docs/turns-jsonl.md)" if unknown else ""
+        listed = "; ".join(f"field '{name}': {why}" for name, why in problems)
+        raise ValidationError(f"line {line}: {listed}{hint}", field=problems[0][0], line=line)
     try:
         return ConversationTurn.model_validate(raw)
     except PydanticValidationError as exc:
-        # fields memlane derives (event_id, token_count) fail only because another field did: name that one
-        first = sorted(exc.errors(), key=lambda error: error["loc"][:1] in _DERIVED)[0]
-        field = _field_name(first["loc"])
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ValidationError(f"line {line}: field '{field}': {first['msg']}{more}", field=field, line=line) from exc
+        # fields memlane derives (event_id, token_count) fail only because another field did: name the others
+        errors = [e for e in exc.errors() if e["loc"][:1] not in _DERIVED] or exc.errors()
+        parts = [f"field '{_field_name(e['loc'])}': {e['msg']}" for e in errors[:MAX_REPORTED]]
+        more = f" (and {len(errors) - MAX_REPORTED} more)" if len(errors) > MAX_REPORTED else ""
+        field = _field_name(errors[0]["loc"])
+        raise ValidationError(f"line {line}: {'; '.join(parts)}{more}", field=field, line=line) from exc
 
 
 def read_turns_jsonl(path: Path, *, tenant_id: str, platform: str = "jsonl") -> Iterator[ParsedLine]:

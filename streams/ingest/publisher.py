@@ -29,7 +29,7 @@ from schemas.errors import DeliveryError, ValidationError
 from schemas.events import ConversationTurn, utc_now
 from schemas.keys import conversation_key
 from streams.kafka.context import StreamContext
-from streams.kafka.producer import RELIABLE_PRODUCER_CONF, DeliveryCallback, DeliveryReport, ReliableProducer
+from streams.kafka.producer import DeliveryCallback, DeliveryReport, ReliableProducer
 
 FLUSH_MARGIN_S = 10.0
 
@@ -90,8 +90,8 @@ class TurnPublisher:
         self.claim_check = claim_check
         self.max_future_s = max_future_s
         self.producer = ReliableProducer(ctx.kafka, **producer_overrides)
-        conf = {**RELIABLE_PRODUCER_CONF, **producer_overrides}
-        self.retry_window_s = float(conf.get("message.timeout.ms", 300_000)) / 1000.0
+        timeout_ms = producer_overrides.get("message.timeout.ms", ctx.kafka.delivery_timeout_s * 1000)
+        self.retry_window_s = float(timeout_ms) / 1000.0
         self.summary = PublishSummary()
         self._pending: dict[int, str] = {}
         self._next = 0

@@ -45,6 +45,8 @@ class KafkaConnection(BaseModel):
     ssl_key_password: SecretStr | None = None
     client_id: str = "memlane"
     max_message_bytes: int = Field(default=1_000_000, ge=4 * HEADROOM_BYTES)
+    delivery_timeout_s: float = Field(default=120.0, gt=0)
+    """How long a producer retries a message before it reports it undelivered (`message.timeout.ms`)."""
     """The largest message a memlane producer sends (`message.max.bytes`, faust's `producer_max_request_size`)."""
 
     @property

@@ -28,7 +28,6 @@ RELIABLE_PRODUCER_CONF: dict[str, Any] = {
     "linger.ms": 5,
     "batch.num.messages": 10000,
     "compression.type": "zstd",
-    "message.timeout.ms": 120000,
     "queue.buffering.max.messages": 200000,
 }
 
@@ -71,6 +70,7 @@ class ReliableProducer:
         conf = {
             **RELIABLE_PRODUCER_CONF,
             "message.max.bytes": kafka.max_message_bytes,
+            "message.timeout.ms": int(kafka.delivery_timeout_s * 1000),
             "error_cb": self._on_client_error,
             **overrides,
         }

@@ -24,6 +24,7 @@ from streams.kafka.worker_spec import WorkerSpec, build_worker
 from streams.processor_app.app_settings import ProcessorAppSettings
 from streams.processor_app.config import WorkerConfig
 from streams.settings import Settings
+from streams.verifier import Groups
 from streams.wiring.stores import blob_store, embedder, memory_store
 from streams.workers import extract, fallback, sink_blobs, sink_qdrant
 from streams.workers.memory_delivery import max_poll_interval_ms
@@ -218,6 +219,18 @@ def run_processors(settings: Settings, *, idle_exit_s: float | None = None) -> N
         run_worker(processors_config(settings, blobs=blobs), idle_exit_s=idle_exit_s)
 
 
+def verifier_groups(settings: Settings) -> Groups:
+    """The consumer groups whose committed offsets tell the verifier what is still pending."""
+    ex, sinks = settings.extraction, settings.sinks
+    return Groups(
+        processors=settings.processor_app.app_id,
+        extract=ex.worker_group_id,
+        fallback=ex.fallback_group_id,
+        sink_qdrant=sinks.qdrant_sink_group_id,
+        sink_blobs=sinks.blob_sink_group_id,
+    )
+
+
 WORKERS: dict[str, Callable[..., Any]] = {
     "processors": run_processors,
     "extract": run_extract,
@@ -240,4 +253,5 @@ __all__ = [
     "run_sink_blobs",
     "run_sink_qdrant",
     "serve",
+    "verifier_groups",
 ]
