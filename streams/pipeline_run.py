@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from schemas.errors import MemlaneError
-from schemas.events import ExtractionRequest, MemoryBatch, SkipRecord
+from schemas.events import ConversationTurn, ExtractionRequest, MemoryBatch, SkipRecord
 from sinks.memory_store import SearchFilters
 from streams.dlq import dlq_status
 from streams.ingest.publisher import PublishSummary
@@ -125,35 +126,46 @@ def _account(settings: Settings, report: RunReport) -> None:
     report.parked = dlq_status(kafka, topics.dlq, settings.extraction.fallback_group_id).parked
 
 
+def run_stages(settings: Settings, turns: Sequence[ConversationTurn], report: RunReport) -> RunReport:
+    """Publish `turns` and run every stage after the other until its input is drained; fill `report`."""
+    report.turn_tokens = sum(turn.token_count for turn in turns)
+    with blob_store(settings) as blobs:
+        turn_publisher = publisher(settings, blobs)
+        for turn in turns:
+            turn_publisher.publish(turn)
+        report.published = turn_publisher.close()
+    _run_processors(settings)
+    run_extract(settings, idle_exit_s=3.0)
+    if settings.anthropic_api_key is not None:
+        run_fallback(settings, idle_exit_s=3.0)
+    blob_counts = run_sink_blobs(settings, idle_exit_s=3.0)
+    report.windows_stored = blob_counts.created + blob_counts.existing
+    run_sink_qdrant(settings, idle_exit_s=3.0)
+    _account(settings, report)
+    return report
+
+
+def start_run(base: Settings) -> tuple[Settings, RunReport, AdminClient]:
+    """A new run: its own settings (topics, groups, workspace), its report, its topics provisioned."""
+    run_id = uuid.uuid4().hex[:8]
+    settings = run_settings(base, run_id)
+    admin = AdminClient(settings.kafka_config())
+    provision(admin, settings.topic_catalogue())
+    return settings, RunReport(run_id=run_id), admin
+
+
 def run_pipeline(
     base: Settings, source: Path, conversation: str, question: str | None = None, *, keep: bool = False
 ) -> RunReport:
     """Run every stage once over one LoCoMo conversation; the caller provides a broker that answers.
 
     Afterwards the run's topics, consumer groups and workspace are deleted, unless `keep`."""
-    run_id = uuid.uuid4().hex[:8]
-    settings = run_settings(base, run_id)
-    report = RunReport(run_id=run_id)
-    admin = AdminClient(settings.kafka_config())
-    provision(admin, settings.topic_catalogue())
+    settings, report, admin = start_run(base)
     try:
         turns, _ = load_turns(source, InputFormat.LOCOMO, tenant_id=settings.tenant_id, conversations=[conversation])
         if not turns:
             raise MemlaneError(f"no turns for conversation {conversation} in {source}")
-        report.turn_tokens = sum(turn.token_count for turn in turns)
-        with blob_store(settings) as blobs:
-            turn_publisher = publisher(settings, blobs)
-            for turn in turns:
-                turn_publisher.publish(turn)
-            report.published = turn_publisher.close()
-        _run_processors(settings)
-        run_extract(settings, idle_exit_s=3.0)
-        if settings.anthropic_api_key is not None:
-            run_fallback(settings, idle_exit_s=3.0)
-        blob_counts = run_sink_blobs(settings, idle_exit_s=3.0)
-        report.windows_stored = blob_counts.created + blob_counts.existing
-        run_sink_qdrant(settings, idle_exit_s=3.0)
-        _account(settings, report)
+        run_stages(settings, turns, report)
         with memory_store(settings) as store:
             report.stored_memories = store.count(settings.tenant_id)
             report.search_query = question or f"What does {turns[0].speaker} care about?"
@@ -204,4 +216,4 @@ def clean_up(settings: Settings, admin: AdminClient) -> list[str]:
     return removed
 
 
-__all__ = ["RunReport", "run_pipeline", "run_settings"]
+__all__ = ["RunReport", "clean_up", "run_pipeline", "run_settings", "run_stages", "start_run"]

@@ -27,7 +27,7 @@ from processors.stage_settings import ProcessorSettings
 from schemas.events import ExtractionRequest, Memory, MemoryKind, Role, WindowTurn
 
 EXTRACTOR_NAME = "heuristic"
-EXTRACTOR_VERSION = "rules-2"
+EXTRACTOR_VERSION = "rules-3"
 MAX_SENTENCE_CHARS = 400
 MIN_SENTENCE_CHARS = 12
 MIN_SENTENCE_WORDS = 4  # "Agreed, Caroline." is an acknowledgement, not a decision worth remembering
@@ -141,8 +141,22 @@ def owner(turn: WindowTurn, request: ExtractionRequest) -> str:
     return turn.user_id or request.user_id
 
 
+def attributed(sentence: str, turn: WindowTurn) -> str:
+    """The memory text of a sentence: who said it, then what they said ("Caroline: I moved to Lisbon.").
+
+    A memory is read out of its window, so it names its speaker the way an LLM extractor writes
+    "Caroline moved to Lisbon"; questions that name a person then find what that person said.
+    """
+    who = (turn.speaker or "").strip()
+    return f"{who}: {sentence}" if who else sentence
+
+
 class HeuristicExtractor:
-    """Rule-based extractor; the same request always yields the same memories."""
+    """Rule-based extractor; the same request always yields the same memories.
+
+    `max_items_per_kind` caps what one *turn* yields of each kind, so a long window keeps the facts
+    of all its turns (a cap per window dropped the facts of its last turns).
+    """
 
     def __init__(self, *, max_items_per_kind: int = 20) -> None:
         self.max_items_per_kind = max_items_per_kind
@@ -163,8 +177,8 @@ class HeuristicExtractor:
 
     def extract(self, request: ExtractionRequest) -> ExtractionOutcome:
         memories: dict[str, Memory] = {}
-        per_kind: dict[MemoryKind, int] = {}
         for turn in request.turns:
+            per_kind: dict[MemoryKind, int] = {}
             for sentence in sentences(_turn_text(turn)):
                 found = classify(sentence, turn.role)
                 if found is None:
@@ -180,7 +194,7 @@ class HeuristicExtractor:
                 memories[mid] = Memory(
                     memory_id=mid,
                     kind=rule.kind,
-                    text=sentence,
+                    text=attributed(sentence, turn),
                     subject=match.group(1) if rule.name == "exception_name" else turn.speaker or turn.role.value,
                     user_id=user,
                     user_ids=(user,),
@@ -207,6 +221,7 @@ __all__ = [
     "RULES",
     "HeuristicExtractor",
     "Rule",
+    "attributed",
     "classify",
     "informative",
     "owner",

@@ -81,6 +81,8 @@ class MemoryRecord:
     batch_id: str
     lineage: Lineage | None
     merged_ids: tuple[str, ...]
+    source_turn_indexes: tuple[int, ...]
+    """The turns (indexes in their conversation) this memory and every version merged into it came from."""
     history: tuple[MemoryVersion, ...]
 
     @classmethod
@@ -110,6 +112,7 @@ class MemoryRecord:
             batch_id=payload.get("batch_id", ""),
             lineage=_lineage(payload.get("lineage")),
             merged_ids=tuple(payload.get("merged_ids", ())),
+            source_turn_indexes=tuple(int(index) for index in payload.get("source_turn_indexes", ())),
             history=history,
         )
 

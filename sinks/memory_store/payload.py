@@ -143,6 +143,9 @@ def merged_payload(
     payload.update(_version_fields(batch, memory, merged_tags))
     payload["version"] = previous["version"] + 1
     payload["history"] = history
+    sources = [*existing.get("source_turn_indexes", ()), *memory.source_turn_indexes]
+    if sources:  # lineage keeps every turn a merged memory came from, not only its latest version's
+        payload["source_turn_indexes"] = sorted({int(index) for index in sources})
     payload["merged_ids"] = [*merged, memory.memory_id]
     return payload
 

@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("search", "search", "search latency at 100k and 1M memories, upsert rates"),
         Benchmark("retrieval", "retrieval", "LoCoMo evidence recall@k of memory search over raw turns"),
         Benchmark("offload", "offload_bench", "blob store: compression, offload and slice latency on real logs"),
+        Benchmark("memory-qa", "memory_qa", "LoCoMo questions answered by the pipeline's memories vs raw turns"),
     )
 }
 

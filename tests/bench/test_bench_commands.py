@@ -31,3 +31,20 @@ def test_bench_command_writes_its_results(
     for key in keys:
         assert isinstance(payload[key], float) and payload[key] > 0, key
     assert payload["rows"], "the table's rows are kept in the JSON"
+
+
+def test_memory_qa_scores_the_pipeline_against_both_baselines(
+    broker_bootstrap: str, tmp_path: Path, locomo_path: Path
+) -> None:
+    env = {"MEMLANE_KAFKA_BOOTSTRAP": broker_bootstrap, "MEMLANE_EXTRACTOR": "heuristic", "COLUMNS": "200"}
+    args = ["bench", "memory-qa", "--quick", "--data", str(locomo_path), "--results-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    payload = json.loads((tmp_path / "memory-qa.json").read_text())
+    for key in ("evidence_recall_at_10", "answer_recall_at_10", "baseline_turns_evidence_recall_at_10"):
+        assert 0.0 < payload[key] <= 1.0, key
+    assert payload["memories_per_100_turns"] > 0
+    assert payload["extractor"].startswith("heuristic")
+    assert payload["accounting"] == "ALL-TURNS-ACCOUNTED"
+    methods = {row["method"] for row in payload["rows"]}
+    assert methods == {"pipeline", "every turn stored", "every turn extracted"}

@@ -45,7 +45,7 @@ def test_labelled_as_heuristic_and_never_as_a_model() -> None:
         assert memory.confidence < 0.7  # below the LLM acceptance threshold: rules are not that sure
         assert memory.memory_id == memory_id("acme", "u-1", memory.kind.value, memory.text)
     batch = build_batch(request, outcome, SourcePosition("memlane.extraction.requests.v1", 0, 7))
-    assert (batch.extractor, batch.model, batch.extractor_version) == ("heuristic", None, "rules-2")
+    assert (batch.extractor, batch.model, batch.extractor_version) == ("heuristic", None, "rules-3")
 
 
 def test_deterministic() -> None:
@@ -76,10 +76,25 @@ def test_sentences_split_and_cut() -> None:
     assert len(cut) <= 404 and cut.endswith(" ...")
 
 
-def test_caps_items_per_kind() -> None:
-    turns = [turn(i, f"We will ship feature number {i} soon.") for i in range(10)]
+def test_caps_items_per_kind_within_a_turn_not_across_the_window() -> None:
+    chatty = " ".join(f"We will ship feature number {i} soon." for i in range(10))
+    turns = [turn(0, chatty)] + [turn(i, f"I moved to city number {i} last year.") for i in range(1, 31)]
     outcome = HeuristicExtractor(max_items_per_kind=3).extract(request_of(turns))
-    assert len(outcome.memories) == 3
+    flood = [m for m in outcome.memories if m.source_turn_indexes == (0,)]
+    facts = [m for m in outcome.memories if m.source_turn_indexes != (0,)]
+    assert len(flood) == 3  # one turn's flood is capped
+    assert len(facts) == 30  # every later turn of a long window still yields its fact
+
+
+def test_a_memory_names_who_said_it_but_its_id_does_not_depend_on_the_display_name() -> None:
+    said = [turn(0, "I adopted a greyhound called Pixel.", speaker="Caroline")]
+    renamed = [turn(0, "I adopted a greyhound called Pixel.", speaker="Caro")]
+    [memory] = HeuristicExtractor().extract(request_of(said)).memories
+    [again] = HeuristicExtractor().extract(request_of(renamed)).memories
+    assert memory.text == "Caroline: I adopted a greyhound called Pixel."
+    assert again.text == "Caro: I adopted a greyhound called Pixel."
+    pixel = "I adopted a greyhound called Pixel."
+    assert memory.memory_id == again.memory_id == memory_id("acme", "u-1", "fact", pixel)
 
 
 def test_short_acknowledgements_are_not_memories() -> None:
