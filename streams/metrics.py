@@ -51,7 +51,7 @@ LLM_COST = Counter("memlane_llm_cost_usd_total", "Estimated LLM cost in US dolla
 TOKENS_SAVED = Counter(
     "memlane_tokens_saved_total", "Tokens handled locally that a cloud-only pipeline would have paid for"
 )
-DLQ_PARKED = Counter("memlane_dlq_parked_total", "Requests parked in the dead-letter topic", ["error_class"])
+DLQ_PARKED = Counter("memlane_dlq_parked_total", "Requests parked in the dead-letter topic", ["model", "error_class"])
 FALLBACK = Counter("memlane_fallback_total", "DLQ requests handled by the fallback", ["outcome"])
 CIRCUIT_OPEN = Gauge("memlane_circuit_open", "1 while the extraction circuit breaker is open", ["breaker"])
 

@@ -1,7 +1,8 @@
 """The `memlane.error.*` headers that travel with every message parked in the DLQ or quarantine topic.
 
 The value keeps the original bytes untouched; the headers say where it came from and what went wrong:
-stage, class, message, topic, partition, offset, attempts (plus timestamp).
+stage, class, message, topic, partition, offset, attempts, model (the LLM that failed, or the extractor's
+name when no model was called; empty on quarantined input), plus timestamp.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class ErrorInfo:
     offset: int
     attempts: int = 1
     timestamp_ms: int = 0
+    model: str = ""
 
     def to_headers(self) -> list[Header]:
         stamp = self.timestamp_ms or int(time.time() * 1000)
@@ -43,6 +45,8 @@ class ErrorInfo:
             "attempts": str(self.attempts),
             "timestamp": str(stamp),
         }
+        if self.model:
+            values["model"] = self.model
         return [(PREFIX + key, value.encode("utf-8")) for key, value in values.items()]
 
     @classmethod
@@ -63,6 +67,7 @@ class ErrorInfo:
             offset=int(found.get("offset", "-1")),
             attempts=int(found.get("attempts", "1")),
             timestamp_ms=int(found.get("timestamp", "0")),
+            model=found.get("model", ""),
         )
 
 

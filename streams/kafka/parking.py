@@ -36,7 +36,7 @@ def message_headers(message: Message) -> list[tuple[str, bytes | str | None]]:
 
 
 def error_info_for(
-    record: SinkRecord[Any], *, stage: str, error_class: str, detail: str, attempts: int = 1
+    record: SinkRecord[Any], *, stage: str, error_class: str, detail: str, attempts: int = 1, model: str = ""
 ) -> ErrorInfo:
     """The error headers of `record` parked by `stage` for `error_class`."""
     return ErrorInfo(
@@ -47,6 +47,7 @@ def error_info_for(
         partition=record.partition,
         offset=record.offset,
         attempts=attempts,
+        model=model,
     )
 
 
@@ -128,12 +129,13 @@ def dead_letter(
     error_class: str,
     detail: str,
     attempts: int,
+    model: str,
     overflow: Overflow | None = None,
 ) -> None:
-    """Park a request that extraction could not turn into memories in the DLQ."""
-    info = error_info_for(message, stage=stage, error_class=error_class, detail=detail, attempts=attempts)
+    """Park a request that extraction (with `model`) could not turn into memories in the DLQ."""
+    info = error_info_for(message, stage=stage, error_class=error_class, detail=detail, attempts=attempts, model=model)
     park(producer, topic, message, info, overflow=overflow)
-    DLQ_PARKED.labels(error_class=error_class).inc()
+    DLQ_PARKED.labels(model=model, error_class=error_class).inc()
 
 
 __all__ = [

@@ -25,7 +25,7 @@ from streams.kafka.parking import Overflow, dead_letter
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec
 from streams.metrics import EXTRACTIONS
-from streams.workers.memory_delivery import deliver_memories, publish_usage
+from streams.workers.memory_delivery import deliver_memories, failed_model, publish_usage
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
@@ -79,7 +79,8 @@ class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionReque
 
     def _park(self, record: SinkRecord[ExtractionRequest], error: ExtractionError) -> None:
         request = record.value
-        publish_usage(self.producer, self.ctx, request, usage_of(error))
+        usage = usage_of(error)
+        publish_usage(self.producer, self.ctx, request, usage)
         dead_letter(
             self.producer,
             self.ctx.topics.dlq,
@@ -88,6 +89,7 @@ class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionReque
             error_class=str(error.error_class),
             detail=str(error),
             attempts=1 + redrive_count(record.headers),
+            model=failed_model(usage, self.extractor.name),
             overflow=self.overflow,
         )
         self.counts.dead_lettered += 1

@@ -30,8 +30,8 @@ from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import Overflow, error_info_for, park, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec
-from streams.metrics import FALLBACK
-from streams.workers.memory_delivery import deliver_memories, publish_usage
+from streams.metrics import DLQ_PARKED, FALLBACK
+from streams.workers.memory_delivery import deliver_memories, failed_model, publish_usage
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
@@ -72,20 +72,21 @@ class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
         try:
             outcome = self.extractor.extract(request)
         except ExtractionError as error:
-            publish_usage(self.producer, self.ctx, request, usage_of(error))
+            usage = usage_of(error)
+            publish_usage(self.producer, self.ctx, request, usage)
             action = policy_of(error.error_class).fallback
             if action is FallbackAction.WAIT:
                 self.counts.waits += 1
                 FALLBACK.labels(outcome="parked").inc()
                 raise SinkBackpressureError(f"claude: {error.error_class}", retry_after=self.park_cooldown_s) from error
-            self._repark_or_quarantine(record, error, action)
+            self._repark_or_quarantine(record, error, action, failed_model(usage, self.extractor.name))
             return
         deliver_memories(self.producer, self.ctx, record, outcome)
         self.counts.extracted += 1
         FALLBACK.labels(outcome="extracted").inc()
 
     def _repark_or_quarantine(
-        self, record: SinkRecord[ExtractionRequest], error: ExtractionError, action: FallbackAction
+        self, record: SinkRecord[ExtractionRequest], error: ExtractionError, action: FallbackAction, model: str
     ) -> None:
         topics = self.ctx.topics
         origin = ErrorInfo.from_headers(record.headers)
@@ -100,8 +101,10 @@ class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
                 partition=base.partition,
                 offset=base.offset,
                 attempts=attempts,
+                model=model,
             )
             park(self.producer, topics.dlq, record, info, overflow=self.overflow)
+            DLQ_PARKED.labels(model=model, error_class=str(error.error_class)).inc()
             self.counts.reparked += 1
             FALLBACK.labels(outcome="reparked").inc()
             return

@@ -54,6 +54,11 @@ def deliver_memories(
     return batch
 
 
+def failed_model(usage: Sequence[UsageRecord], extractor_name: str) -> str:
+    """The model a failed request is charged to: that of its last LLM call, or the extractor when none was made."""
+    return usage[-1].model if usage else extractor_name
+
+
 def publish_usage(
     producer: ReliableProducer, ctx: StreamContext, request: ExtractionRequest, records: Sequence[UsageRecord]
 ) -> None:
@@ -90,4 +95,12 @@ def max_poll_interval_ms(batch_size: int, parallelism: int, call_timeout_s: floa
     return max(600_000, int(worst_s * 1000))
 
 
-__all__ = ["deliver_memories", "max_poll_interval_ms", "memory_key", "observe_usage", "publish_usage", "source_of"]
+__all__ = [
+    "deliver_memories",
+    "failed_model",
+    "max_poll_interval_ms",
+    "memory_key",
+    "observe_usage",
+    "publish_usage",
+    "source_of",
+]

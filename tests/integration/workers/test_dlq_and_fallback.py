@@ -18,12 +18,15 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from processors.extraction import HeuristicExtractor
 from processors.extraction.ollama_extractor import OllamaExtractor
 from schemas.codec import SingleObjectCodec
 from schemas.events import ExtractionRequest, MemoryBatch, Role, UsageRecord, WindowTurn
+from streams.cli import app
 from streams.dlq import dlq_status, redrive
+from streams.dlq_report import dlq_report
 from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers
@@ -174,9 +177,23 @@ def test_ollama_down_mid_stream_is_drained_to_claude(kafka_settings: Settings, s
         h and h.topic == settings.topics.requests and h.offset >= 0 and h.stage == "extract" for h in dlq_headers
     )
 
+    taxonomy = dlq_report(settings.stream_context(), settings.extraction.fallback_group_id)
+    assert (taxonomy.requests, taxonomy.parked, taxonomy.drained) == (30, counts.dead_lettered, 0)
+    assert taxonomy.dlq_rate_per_1000() == pytest.approx(1000 * counts.dead_lettered / 30)
+    by_model = {(row["model"], row["error_class"]) for row in taxonomy.failure_rows()}
+    assert ("ollama", "circuit_open") in by_model, "no model was called: charged to the extractor"
+    assert all(model in ("ollama", FAST) for model, _ in by_model)
+
     drained = run_fallback(settings, idle_exit_s=3.0)
     assert drained.extracted == counts.dead_lettered
     assert dlq_status(settings.kafka, settings.topics.dlq, settings.extraction.fallback_group_id).parked == 0
+    taxonomy = dlq_report(settings.stream_context(), settings.extraction.fallback_group_id)
+    assert (taxonomy.parked, taxonomy.drained) == (0, counts.dead_lettered)
+    [claude_calls] = [row for row in taxonomy.call_rows() if row["provider"] == "anthropic"]
+    assert claude_calls["calls"] == counts.dead_lettered and claude_calls["failed"] == 0
+    assert claude_calls["cost_usd"] > 0
+    [local] = [row for row in taxonomy.call_rows() if row["provider"] == "ollama"]
+    assert local["calls"] - local["failed"] == counts.extracted and local["failed"] >= 1
 
     batches = _batches(settings)
     assert sorted(batches) == [r.request_id for r in requests], "every request ends as memories"
@@ -212,6 +229,14 @@ def test_claude_down_too_parks_then_redrive_accounts_for_all(
     parked = dlq_status(settings.kafka, settings.topics.dlq, settings.extraction.fallback_group_id)
     assert parked.parked == 16, "nothing is dropped while Claude is down"
     assert sum(parked.by_class.values()) == 16
+    shown = CliRunner().invoke(app, ["dlq", "report", "--json"], env=settings.to_env())
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.output)
+    assert (report["requests"], report["dead_lettered_requests"], report["parked"]) == (16, 16, 16)
+    assert report["dlq_rate_per_1000"] == 1000.0
+    assert {row["model"] for row in report["failures"]} <= {FAST, "ollama"}
+    table = CliRunner().invoke(app, ["dlq", "report"], env={**settings.to_env(), "COLUMNS": "200"})
+    assert table.exit_code == 0 and "per 1,000 requests" in table.output, table.output
 
     ollama.resume()
     moved = redrive(

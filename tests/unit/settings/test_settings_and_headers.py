@@ -51,10 +51,13 @@ def test_error_headers_round_trip() -> None:
         offset=99,
         attempts=3,
         timestamp_ms=1700000000000,
+        model="qwen2.5:7b",
     )
     headers = [*info.to_headers(), ("traceparent", b"00-abc")]
     back = ErrorInfo.from_headers(headers)
     assert back is not None
+    assert back.model == "qwen2.5:7b"
+    assert ErrorInfo.from_headers(info.to_headers()[:8]).model == "", "parked before the model header: none"  # type: ignore[union-attr]
     assert back.error_class == "timeout" and back.partition == 2 and back.offset == 99 and back.attempts == 3
     assert len(back.message) == 2000
     assert {k for k, _ in info.to_headers()} >= {
