@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # Where things live on disk
     state_dir: Path = Path(".memlane")
     """Everything memlane writes (broker data, RocksDB tables, blob store, Qdrant shards, runs): `MEMLANE_STATE_DIR`."""
+    blob_read_through_dir: Path | None = None
+    """Another blob store read (never written) when a blob is not in this state directory's: a replay reads
+    the content production claim-checked this way."""
     data_dir: Path = Path("../shared/data")
     """Evaluation data, only ever read (LoCoMo, logs) by benchmarks and `memlane run`: `MEMLANE_DATA_DIR`."""
     tenant_id: str = "default"

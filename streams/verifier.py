@@ -19,7 +19,7 @@ are not duplicates: records are compared by their deterministic ids.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,8 +129,10 @@ class Verifier:
         blobs: BlobStore | None = None,
         tenant_id: str | None = None,
         since: datetime | None = None,
+        upstream_quarantine: Sequence[str] = (),
     ) -> None:
         self.ctx = ctx
+        self.upstream_quarantine = tuple(upstream_quarantine)
         self.groups = groups
         self.store = store
         self.blobs = blobs
@@ -180,10 +182,11 @@ class Verifier:
 
     def _quarantined(self) -> dict[tuple[str, int, int], ErrorInfo]:
         found: dict[tuple[str, int, int], ErrorInfo] = {}
-        for message in self._messages(self.ctx.topics.quarantine):
-            info = ErrorInfo.from_headers(message_headers(message))
-            if info is not None:
-                found[(info.topic, info.partition, info.offset)] = info
+        for topic in (self.ctx.topics.quarantine, *self.upstream_quarantine):
+            for message in self._messages(topic):
+                info = ErrorInfo.from_headers(message_headers(message))
+                if info is not None:
+                    found[(info.topic, info.partition, info.offset)] = info
         return found
 
     def _turns(self) -> dict[str, tuple[Message, ExtractionRequest]]:
@@ -327,9 +330,16 @@ def verify(
     blobs: BlobStore | None = None,
     tenant_id: str | None = None,
     since: datetime | None = None,
+    upstream_quarantine: Sequence[str] = (),
 ) -> VerifyReport:
-    """Account for everything on the topics (and in the stores, when given)."""
-    return Verifier(ctx, groups, store=store, blobs=blobs, tenant_id=tenant_id, since=since).run()
+    """Account for everything on the topics (and in the stores, when given).
+
+    `upstream_quarantine`: quarantine topics of earlier stages that are not this deployment's own (a replay
+    arm's processors quarantine into the replay's shared topic)."""
+    verifier = Verifier(
+        ctx, groups, store=store, blobs=blobs, tenant_id=tenant_id, since=since, upstream_quarantine=upstream_quarantine
+    )
+    return verifier.run()
 
 
 __all__ = ["Discrepancy", "Groups", "Verifier", "VerifyReport", "verify"]

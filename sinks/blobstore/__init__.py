@@ -15,6 +15,7 @@ from .blob_store import DEFAULT_MEDIA_TYPE, BlobStore
 from .compression import DEFAULT_LEVEL
 from .keys import content_key, validate_key
 from .offload import DEFAULT_PREVIEW_CHARS, DEFAULT_THRESHOLD_CHARS, OffloadResult, offload_if_large
+from .read_through import ReadThroughBlobStore
 from .slices import MAX_SLICE_BYTES, MAX_SLICE_LINES, BlobSlice
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "GcResult",
     "OffloadResult",
     "PutResult",
+    "ReadThroughBlobStore",
     "StoreStats",
     "content_key",
     "offload_if_large",

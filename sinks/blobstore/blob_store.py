@@ -126,11 +126,7 @@ class BlobStore:
     def get(self, sha256: str) -> bytes:
         """The blob's raw bytes, re-hashed after decompression; a mismatch raises `BlobStoreError`."""
         key = validate_key(sha256)
-        raw = compression.decompress(read_object(self.path_of(key), key=key), key=key)
-        actual = content_key(raw)
-        if actual != key:
-            raise BlobStoreError(f"blob {key} failed its integrity check: content hashes to {actual}")
-        return raw
+        return verified_blob(key, read_object(self.path_of(key), key=key))
 
     def slice_lines(self, sha256: str, start: int, end: int | None = None) -> BlobSlice:
         """Lines `start`..`end` (1-based, inclusive), at most 2000 lines and 64 KiB; see `slices.py`."""
@@ -188,6 +184,15 @@ class BlobStore:
             for path in emptied:
                 prune_empty_dirs(path, self._objects)
         return GcResult(removed=removed, bytes_freed=freed)
+
+
+def verified_blob(key: str, frame: bytes) -> bytes:
+    """The raw bytes of the stored `frame` of `key`, decompressed and re-hashed (`BlobStoreError` on a mismatch)."""
+    raw = compression.decompress(frame, key=key)
+    actual = content_key(raw)
+    if actual != key:
+        raise BlobStoreError(f"blob {key} failed its integrity check: content hashes to {actual}")
+    return raw
 
 
 def _file_size(path: Path) -> int:

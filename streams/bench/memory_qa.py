@@ -146,20 +146,22 @@ def extracted_unfiltered(turns: Sequence[ConversationTurn], extractor: Extractor
     return batches
 
 
-def _progress(console: Console) -> Progress:
+def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
 
 
-def score(store: MemoryStore, asked: Sequence[dict[str, Any]], name: str, progress: Progress) -> list[dict[str, Any]]:
-    """Evidence and answer recall@k of `store`'s memories, per category and overall."""
+def score(
+    store: MemoryStore, asked: Sequence[dict[str, Any]], name: str, progress: Progress, *, tenant_id: str = TENANT
+) -> list[dict[str, Any]]:
+    """Evidence and answer recall@k of `store`'s memories (of `tenant_id`), per category and overall."""
     evidence: dict[str, dict[int, list[float]]] = {}
     answers: dict[str, dict[int, list[float]]] = {}
     task = progress.add_task(f"asking ({name})", total=len(asked))
     for item in asked:
         hits = store.search(
-            TENANT, item["question"], SearchFilters(conversation_id=item["conversation"]), limit=max(KS)
+            tenant_id, item["question"], SearchFilters(conversation_id=item["conversation"]), limit=max(KS)
         )
         gold, wanted = set(item["evidence"]), content_words(item["answer"])
         for group in (item["category"], "all"):
@@ -225,7 +227,7 @@ def _measure(
     with blob_store(settings) as blobs, memory_store(settings) as store:
         accounting = verify(settings.stream_context(), verifier_groups(settings), store=store, blobs=blobs)
         stored = list(store.records(TENANT))
-        with _progress(console) as progress:
+        with progress_bar(console) as progress:
             rows = score(store, asked, "pipeline", progress)
     shared = embedder(settings)
     extractor = extractor_for(settings)
@@ -240,7 +242,7 @@ def _measure(
             batches = build()
             _index(store, batches)
             sizes[name] = store.count(TENANT)
-            with _progress(console) as progress:
+            with progress_bar(console) as progress:
                 rows += score(store, asked, name, progress)
     extractor.close()
     stats = {
@@ -290,4 +292,13 @@ def _report(rows: list[dict[str, Any]], stats: dict[str, Any], path: Path, n_tur
     return BenchReport("memory-qa", columns=columns, rows=rows, summary=summary, notes=notes)
 
 
-__all__ = ["content_words", "extracted_unfiltered", "questions", "run", "score", "turn_memories"]
+__all__ = [
+    "KS",
+    "content_words",
+    "extracted_unfiltered",
+    "progress_bar",
+    "questions",
+    "run",
+    "score",
+    "turn_memories",
+]

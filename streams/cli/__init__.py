@@ -9,6 +9,7 @@ from streams.cli import (
     broker_cmd,
     dlq_cmd,
     publish_cmd,
+    replay_cmd,
     run_cmd,
     search_cmd,
     serve_cmd,
@@ -28,6 +29,7 @@ app.add_typer(broker_cmd.app, name="broker")
 app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(worker_cmd.app, name="worker")
 app.add_typer(dlq_cmd.app, name="dlq")
+app.add_typer(replay_cmd.app, name="replay")
 app.command("publish")(publish_cmd.publish)
 app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)

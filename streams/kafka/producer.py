@@ -63,6 +63,10 @@ def _report(error: KafkaError | None, message: Message) -> DeliveryReport:
     )
 
 
+UNASSIGNED = -1
+"""librdkafka's 'no partition chosen': the partitioner picks one from the key."""
+
+
 class ReliableProducer:
     """confluent-kafka producer configured for at-least-once, idempotent delivery."""
 
@@ -113,8 +117,9 @@ class ReliableProducer:
         headers: Sequence[tuple[str, bytes]] | None = None,
         on_delivery: DeliveryCallback | None = None,
         timestamp_ms: int = 0,
+        partition: int | None = None,
     ) -> None:
-        """Queue one message; blocks (polling) while the local queue is full instead of dropping it."""
+        """Queue one message (to `partition`, else the key's); blocks (polling) while the local queue is full."""
         callback = self._on_delivery if on_delivery is None else self._with_callback(on_delivery)
         while True:
             try:
@@ -125,6 +130,7 @@ class ReliableProducer:
                     headers=list(headers) if headers else None,
                     on_delivery=callback,
                     timestamp=timestamp_ms,
+                    partition=UNASSIGNED if partition is None else partition,
                 )
                 break
             except BufferError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sinks.blobstore import BlobStore
+from sinks.blobstore import BlobStore, ReadThroughBlobStore
 from sinks.embeddings import Embedder, build_embedder
 from sinks.memory_store import MemoryStore, open_memory_store
 from sinks.sink_settings import SinkSettings
@@ -35,7 +35,10 @@ def memory_store(
 
 
 def blob_store(settings: Settings) -> BlobStore:
-    """The blob store every component of this state directory shares."""
+    """The blob store every component of this state directory shares (reading through to
+    `MEMLANE_BLOB_READ_THROUGH_DIR`, read-only, when set)."""
+    if settings.blob_read_through_dir is not None:
+        return ReadThroughBlobStore(settings.blob_dir, settings.blob_read_through_dir)
     return BlobStore(settings.blob_dir)
 
 
