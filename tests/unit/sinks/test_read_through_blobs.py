@@ -12,7 +12,9 @@ from sinks.blobstore import BlobStore, ReadThroughBlobStore
 
 
 def _tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
 
 
 def test_reads_the_lower_store_and_never_writes_it(tmp_path: Path) -> None:
