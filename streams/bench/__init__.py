@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("retrieval", "retrieval", "LoCoMo evidence recall@k of memory search over raw turns"),
         Benchmark("offload", "offload_bench", "blob store: compression, offload and slice latency on real logs"),
         Benchmark("memory-qa", "memory_qa", "LoCoMo questions answered by the pipeline's memories vs raw turns"),
+        Benchmark("cost", "cost_bench", "paid-LLM tokens and dollars per 100 turns vs Claude extracting every 3 turns"),
     )
 }
 
