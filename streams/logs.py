@@ -29,6 +29,7 @@ THIRD_PARTY = (
     "anthropic",
     "ollama",
     "httpx",
+    "httpx2",
     "httpcore",
     "urllib3",
     "faust",
@@ -44,7 +45,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False, third_pa
     """Configure structlog and stdlib logging once per process; logs go to stderr.
 
     Third-party loggers stay at INFO or above unless `third_party_debug` asks for their DEBUG output (it can
-    hold prompts and conversation content); httpx and httpcore stay at WARNING (a line per call is noise).
+    hold prompts and conversation content); the HTTP clients stay at WARNING (a line per call is noise).
     """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
@@ -53,7 +54,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False, third_pa
     floor = numeric if third_party_debug else max(numeric, logging.INFO)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(floor)
-    for chatty in ("httpx", "httpcore"):  # one line per HTTP call is noise at INFO
+    for chatty in ("httpx", "httpx2", "httpcore"):  # one line per HTTP call is noise at INFO
         logging.getLogger(chatty).setLevel(max(floor, logging.WARNING))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)

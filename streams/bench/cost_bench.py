@@ -21,10 +21,8 @@ also reports its DLQ taxonomy (`memlane dlq report`) and the verifier's accounti
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -162,19 +160,6 @@ def baseline_row(run: BaselineRun, n: int, arm: str) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def quiet_claude_calls() -> Iterator[None]:
-    """The Anthropic SDK's HTTP client (`httpx2`, which `streams.logs` does not quiet) logs a line per call at
-    INFO; over a thousand calls that buries the progress bars."""
-    sdk = logging.getLogger("httpx2")
-    level = sdk.level
-    sdk.setLevel(max(level, logging.WARNING))
-    try:
-        yield
-    finally:
-        sdk.setLevel(level)
-
-
 def _progress(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -208,7 +193,7 @@ def run(options: BenchOptions) -> BenchReport:
                 "anthropic_base_url": claude.url,
             }
         )
-        with live_broker(base) as live, quiet_claude_calls(), _progress(console) as progress:
+        with live_broker(base) as live, _progress(console) as progress:
             runs = progress.add_task(f"pipeline over {len(turns)} turns", total=len(rates))
             rows = []
             for each in rates:
