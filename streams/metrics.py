@@ -54,10 +54,39 @@ TOKENS_SAVED = Counter(
 DLQ_PARKED = Counter("memlane_dlq_parked_total", "Requests parked in the dead-letter topic", ["model", "error_class"])
 FALLBACK = Counter("memlane_fallback_total", "DLQ requests handled by the fallback", ["outcome"])
 CIRCUIT_OPEN = Gauge("memlane_circuit_open", "1 while the extraction circuit breaker is open", ["breaker"])
+CLAUDE_BUDGET_REMAINING = Gauge(
+    "memlane_claude_budget_remaining_tokens", "Tokens left in the fallback's daily Claude budget"
+)
+CLAUDE_BUDGET_LIMIT = Gauge("memlane_claude_budget_limit_tokens", "The fallback's daily Claude token budget")
 
 # -- sinks ------------------------------------------------------------------------------------------------
 MEMORIES_WRITTEN = Counter("memlane_memories_written_total", "Memories upserted into the memory store", ["action"])
 BLOBS_WRITTEN = Counter("memlane_blobs_written_total", "Blobs written by the blob sink", ["created"])
+TURN_TO_SEARCHABLE = Histogram(
+    "memlane_turn_to_searchable_seconds",
+    "From a turn's publication to its memory being searchable",
+    ["priority_class"],
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
+)
+
+# -- operations (lag exporter, supervisor) -------------------------------------------------------------
+CONSUMER_LAG = Gauge(
+    "memlane_consumergroup_lag", "Messages not yet consumed by a group", ["group", "topic", "partition"]
+)
+CONSUMER_LAG_SECONDS = Gauge(
+    "memlane_consumergroup_lag_seconds",
+    "Age of the oldest message a group has not consumed (0 when caught up)",
+    ["group", "topic", "partition"],
+)
+PARTITION_STALLED = Gauge(
+    "memlane_partition_stalled",
+    "1 while a group has lag on a partition and its committed offset has not moved for the stall time",
+    ["group", "topic", "partition"],
+)
+COMPONENT_RESTARTS = Counter(
+    "memlane_component_restarts_total", "Components the supervisor restarted after they died", ["component"]
+)
+COMPONENT_UP = Gauge("memlane_component_up", "1 while the supervisor's component runs", ["component"])
 
 
 def serve_metrics(port: int | None) -> int | None:
@@ -86,6 +115,12 @@ __all__ = [
     "BATCH_SECONDS",
     "BLOBS_WRITTEN",
     "CIRCUIT_OPEN",
+    "CLAUDE_BUDGET_LIMIT",
+    "CLAUDE_BUDGET_REMAINING",
+    "COMPONENT_RESTARTS",
+    "COMPONENT_UP",
+    "CONSUMER_LAG",
+    "CONSUMER_LAG_SECONDS",
     "DLQ_PARKED",
     "EXTRACTIONS",
     "FALLBACK",
@@ -96,6 +131,7 @@ __all__ = [
     "MEMORIES_WRITTEN",
     "MESSAGES_CONSUMED",
     "OFFSET_GAPS",
+    "PARTITION_STALLED",
     "PROCESSOR_ISOLATED",
     "QUARANTINED",
     "REQUESTS_OUT",
@@ -104,5 +140,6 @@ __all__ = [
     "TOKENS_SEEN",
     "TURNS_IN",
     "TURNS_SKIPPED",
+    "TURN_TO_SEARCHABLE",
     "serve_metrics",
 ]
