@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.extraction.extraction_settings import ExtractionSettings
@@ -30,8 +30,29 @@ from streams.kafka.context import StreamContext
 from streams.kafka.topic_catalogue import TopicNames, TopicSpec, topic_catalogue
 from streams.processor_app.app_settings import ProcessorAppSettings
 
-_SECTIONS = ("topics", "broker", "processors", "processor_app", "extraction", "sinks")
+_SECTIONS = ("topics", "broker", "processors", "processor_app", "extraction", "sinks", "ops")
 _ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
+
+
+class OpsSettings(BaseModel):
+    """Operating the live pipeline (`MEMLANE_OPS__*`): lag watching, the supervisor of `memlane up`."""
+
+    lag_interval_s: float = Field(default=15.0, gt=0)
+    """How often `memlane serve` measures consumer lag for `/metrics`."""
+    stall_after_s: float = Field(default=120.0, gt=0)
+    """A partition with lag whose committed offset has not moved for this long is stalled."""
+    restart_backoff_s: float = Field(default=1.0, gt=0)
+    """First wait before the supervisor restarts a component that died; doubles per restart in a row."""
+    restart_backoff_max_s: float = Field(default=60.0, gt=0)
+    """Longest wait between restarts of one component."""
+    stable_after_s: float = Field(default=60.0, gt=0)
+    """A component that ran this long before dying is restarted after the first backoff again."""
+    metrics_base_port: int = Field(default=9400, ge=1, le=65000)
+    """`memlane up` gives each component `MEMLANE_METRICS_PORT` from this port up (serve keeps its own port)."""
+    serve_port: int = Field(default=8080, ge=0, le=65535)
+    """The port of the search service `memlane up` starts."""
+    stop_timeout_s: float = Field(default=30.0, gt=0)
+    """How long `memlane down` waits for a component to stop before killing it."""
 
 
 class Settings(BaseSettings):
@@ -104,6 +125,7 @@ class Settings(BaseSettings):
     processor_app: ProcessorAppSettings = ProcessorAppSettings()
     extraction: ExtractionSettings = ExtractionSettings()
     sinks: SinkSettings = SinkSettings()
+    ops: OpsSettings = OpsSettings()
 
     @model_validator(mode="after")
     def _check_connection(self) -> Settings:
@@ -199,4 +221,4 @@ class Settings(BaseSettings):
         return dumped
 
 
-__all__ = ["Settings"]
+__all__ = ["OpsSettings", "Settings"]

@@ -8,6 +8,7 @@ from streams.cli import (
     bench_cmd,
     broker_cmd,
     dlq_cmd,
+    lag_cmd,
     publish_cmd,
     replay_cmd,
     run_cmd,
@@ -36,6 +37,7 @@ app.command("run")(run_cmd.run)
 app.command("search")(search_cmd.search)
 app.command("serve")(serve_cmd.serve)
 app.command("verify")(verify_cmd.verify_cmd)
+app.command("lag")(lag_cmd.lag)
 
 
 @app.callback()

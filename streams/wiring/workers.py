@@ -231,6 +231,18 @@ def verifier_groups(settings: Settings) -> Groups:
     )
 
 
+def pipeline_groups(settings: Settings) -> dict[str, list[str]]:
+    """Every consumer group of the pipeline and the topics it consumes (what `memlane lag` watches)."""
+    ex, sinks, topics = settings.extraction, settings.sinks, settings.topics
+    return {
+        settings.processor_app.app_id: [topics.turns],
+        ex.worker_group_id: [topics.requests],
+        ex.fallback_group_id: [topics.dlq],
+        sinks.qdrant_sink_group_id: [topics.memories],
+        sinks.blob_sink_group_id: [topics.requests],
+    }
+
+
 WORKERS: dict[str, Callable[..., Any]] = {
     "processors": run_processors,
     "extract": run_extract,
@@ -246,6 +258,7 @@ __all__ = [
     "dedupe_sources",
     "extractor_for",
     "fallback_extractor_for",
+    "pipeline_groups",
     "processors_config",
     "run_extract",
     "run_fallback",
