@@ -1,15 +1,24 @@
 """Every Prometheus metric memlane exports, declared in one place (names `memlane_*`, base units).
 
-Components import the metric objects they update; `serve_metrics(port)` exposes `/metrics` for a
-worker process when `MEMLANE_METRICS_PORT` is set. Counters are cumulative per process; the
-accounting invariant (published = skipped + in requests + quarantined) is checked on the topics
-themselves, not on these counters.
+Components import the metric objects they update; `serve_metrics(port)` exposes `/metrics` (and the
+`/healthz`, `/readyz` probes of `streams.health`) for a process when `MEMLANE_METRICS_PORT` is set.
+Counters are cumulative per process; the accounting invariant (published = skipped + in requests +
+quarantined) is checked on the topics themselves, not on these counters.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any, cast
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
 import structlog
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
+
+from streams.health import HEALTH
 
 # -- consumer loops (all workers) -------------------------------------------------------------------
 MESSAGES_CONSUMED = Counter("memlane_messages_consumed_total", "Messages read by a worker", ["component"])
@@ -89,20 +98,51 @@ COMPONENT_RESTARTS = Counter(
 COMPONENT_UP = Gauge("memlane_component_up", "1 while the supervisor's component runs", ["component"])
 
 
+def _endpoints() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    """The WSGI app of the metrics port: `/metrics` (Prometheus), `/healthz` (live), `/readyz` (ready)."""
+    prometheus = make_wsgi_app()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        checks = {"/healthz": HEALTH.liveness, "/readyz": HEALTH.readiness}
+        if path in checks:
+            verdict = checks[path]()
+            body = json.dumps({"ok": verdict.ok, "detail": verdict.detail, "component": HEALTH.component}).encode()
+            status = "200 OK" if verdict.ok else "503 Service Unavailable"
+            start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return cast("Iterable[bytes]", prometheus(environ, start_response))
+
+    return app
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes and probes every few seconds are not worth a log line."""
+
+
+def _start(port: int) -> int:
+    server = make_server("127.0.0.1", port, _endpoints(), _Server, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return int(server.server_address[1])
+
+
 def serve_metrics(port: int | None) -> int | None:
-    """Expose `/metrics` on `port` (no-op for None); returns the port serving it.
+    """Expose `/metrics`, `/healthz` and `/readyz` on `port` (no-op for None); returns the port serving them.
 
     A port another process holds (two workers given the same `MEMLANE_METRICS_PORT`) is not fatal: the
-    metrics move to a free port, and a warning names it.
+    endpoints move to a free port, and a warning names it.
     """
     if not port:
         return None
     try:
-        start_http_server(port, addr="127.0.0.1")
-        return port
+        return _start(port)
     except OSError as exc:
-        server, _thread = start_http_server(0, addr="127.0.0.1")
-        chosen = int(server.server_address[1])
+        chosen = _start(0)
         structlog.get_logger(__name__).warning(
             "metrics.port_taken", wanted=port, serving=chosen, reason=str(exc), url=f"http://127.0.0.1:{chosen}/metrics"
         )

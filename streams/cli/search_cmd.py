@@ -1,7 +1,9 @@
 """`memlane search "QUERY"`: search memories and print them as a table (or JSON with `--json`).
 
-Without `--url` it opens the local memory store (embedded Qdrant shard, or the server at
-`MEMLANE_QDRANT_URL`) and searches tenant `--tenant` (default `MEMLANE_TENANT_ID`). With `--url` it
+Without `--url` it searches tenant `--tenant` (default `MEMLANE_TENANT_ID`) of the local memory store:
+through the running `memlane serve` that owns the embedded shard (with the key `MEMLANE_API_KEYS` has for
+that tenant), else in the shard itself (a snapshot of it while a sink worker owns it), or in the server
+at `MEMLANE_QDRANT_URL`. With `--url` it
 asks a running `memlane serve` instead; the API key (`--api-key` or `MEMLANE_SEARCH_API_KEY`)
 decides the tenant there. Exit codes: 0 (even with no hits), 1 search failed, 2 invalid options.
 """
@@ -9,6 +11,7 @@ decides the tenant there. Exit codes: 0 (even with no hits), 1 search failed, 2 
 from __future__ import annotations
 
 import json
+import os
 
 import typer
 from pydantic import ValidationError as PydanticValidationError
@@ -19,7 +22,8 @@ from sinks.memory_store import SearchMode
 from sinks.search import SearchClient, SearchRequest, SearchResponse, search_memories
 from streams.cli.context import EXIT_INVALID_INPUT, console, err_console, get_settings, reported_errors
 from streams.settings import Settings
-from streams.wiring.stores import memory_store
+from streams.wiring import shard_owner
+from streams.wiring.stores import embedded_shard, reading_store
 
 
 def _request(query: str, **fields: object) -> SearchRequest:
@@ -33,7 +37,21 @@ def _request(query: str, **fields: object) -> SearchRequest:
 
 
 def _local(settings: Settings, tenant: str, request: SearchRequest) -> SearchResponse:
-    with err_console.status("opening the memory store and embedder"), memory_store(settings) as store:
+    """Ask the running `memlane serve` that owns the embedded store, else open it (or a snapshot of it)."""
+    owner = None if settings.qdrant_url else shard_owner.current_owner(embedded_shard(settings))
+    if owner is not None and owner.url and owner.pid != os.getpid():
+        key = next((k for k, t in settings.api_keys.items() if t == tenant), None)
+        if key is None:
+            err_console.print(
+                f"[red]memlane serve (pid {owner.pid}) owns the memory store at {owner.url}:[/red] "
+                f"no key of MEMLANE_API_KEYS is for tenant {tenant}; search it with --url and --api-key"
+            )
+            raise typer.Exit(EXIT_INVALID_INPUT)
+        err_console.print(f"asking the running memlane serve at {owner.url} (pid {owner.pid})")
+        return _remote(owner.url, key, request)
+    if owner is not None and owner.pid != os.getpid():
+        err_console.print(f"the memory store is owned by pid {owner.pid} ({owner.component}): searching a snapshot")
+    with err_console.status("opening the memory store and embedder"), reading_store(settings) as store:
         return search_memories(store, tenant, request)
 
 

@@ -1,18 +1,20 @@
 """`memlane serve`: run the memory search service (FastAPI on uvicorn) until Ctrl-C / SIGTERM.
 
 It serves the configured stores: the memory store (embedded shard under `MEMLANE_SINKS__QDRANT_PATH`,
-or the Qdrant server at `MEMLANE_QDRANT_URL`) and the blob store under `<data_dir>/blobs`. API keys
-come from `MEMLANE_API_KEYS` (JSON: key -> tenant); without any, every `/v1` request is refused.
-The OpenAPI spec is at `/openapi.json`, its browser at `/docs`, metrics at `/metrics`.
+or the Qdrant server at `MEMLANE_QDRANT_URL`) and the blob store under `<state dir>/blobs`. On the
+embedded store it owns the shard and runs the memory sink itself, so what the pipeline writes is
+searchable live (see `streams.wiring.live_search`); it also exports consumer lag. API keys come from
+`MEMLANE_API_KEYS` (JSON: key -> tenant); without any, every `/v1` request is refused. The OpenAPI spec
+is at `/openapi.json`, its browser at `/docs`, metrics at `/metrics`.
 """
 
 from __future__ import annotations
 
 import typer
 
-from sinks.search import serve as serve_app
 from streams.cli.context import err_console, get_settings, reported_errors
-from streams.wiring.stores import search_app
+from streams.metrics import serve_metrics
+from streams.wiring.live_search import LiveSearch
 
 
 def serve(
@@ -30,8 +32,11 @@ def serve(
         )
     tenants = sorted(set(settings.api_keys.values()))
     err_console.print(f"memory search on http://{host}:{port} (docs at /docs) for tenants: {', '.join(tenants) or '-'}")
+    if settings.qdrant_url is None:
+        err_console.print("the embedded memory store is served live: this process runs the memory sink too")
+    serve_metrics(settings.metrics_port)
     with reported_errors():
-        serve_app(search_app(settings), host, port, log_level=log_level)
+        LiveSearch(settings, host, port, log_level=log_level).run()
 
 
 __all__ = ["serve"]

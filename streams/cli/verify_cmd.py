@@ -14,7 +14,7 @@ from rich.table import Table
 
 from streams.cli.context import EXIT_ERROR, console, err_console, get_settings, reported_errors
 from streams.verifier import VerifyReport, verify
-from streams.wiring.stores import blob_store, memory_store
+from streams.wiring.stores import blob_store, reading_store
 from streams.wiring.workers import verifier_groups
 
 SHOWN = 50
@@ -64,7 +64,7 @@ def verify_cmd(
 ) -> None:
     """Prove every published turn is accounted for: skipped, in one request, or quarantined; and what follows."""
     settings = get_settings(ctx)
-    with reported_errors(), blob_store(settings) as blobs, memory_store(settings) as store:
+    with reported_errors(), blob_store(settings) as blobs, reading_store(settings) as store:
         report = verify(
             settings.stream_context(),
             verifier_groups(settings),

@@ -32,6 +32,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from schemas.errors import BrokerError, CodecError, SinkBackpressureError, ValidationError
 from schemas.events import EventModel
 from sinks.base import Sink
+from streams.health import HEALTH
 from streams.kafka.decoding import RecordDecoder, raw_record
 from streams.kafka.parking import Overflow, quarantine
 from streams.kafka.producer import ReliableProducer
@@ -93,6 +94,7 @@ class ConsumerLoop(Generic[E]):
     # --- lifecycle ------------------------------------------------------------------------------
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned.set()
+        HEALTH.ready(self.component)
         log.info("partitions.assigned", component=self.component, partitions=[p.partition for p in partitions])
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -148,6 +150,7 @@ class ConsumerLoop(Generic[E]):
     # --- one batch -------------------------------------------------------------------------------
     def run_once(self) -> int:
         """Process one batch; returns the number of messages whose offsets were committed (0 when idle)."""
+        HEALTH.beat()
         batch = self._consume()
         if not batch:
             self.stats.idle_polls += 1

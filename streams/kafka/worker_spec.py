@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from schemas.events import EventModel
 from sinks.base import Sink
+from streams.health import HEALTH
 from streams.kafka.consumer import make_consumer
 from streams.kafka.context import StreamContext
 from streams.kafka.decoding import RecordDecoder
@@ -40,6 +41,10 @@ class WorkerSpec(Generic[E]):
     validate: Callable[[E], None] | None = None
 
 
+DEFAULT_MAX_POLL_INTERVAL_MS = 300_000
+"""librdkafka's default `max.poll.interval.ms`."""
+
+
 def build_worker(
     spec: WorkerSpec[E],
     ctx: StreamContext,
@@ -54,6 +59,8 @@ def build_worker(
     producer = ReliableProducer(ctx.kafka)
     sink = sink_for(producer)
     overrides = {} if max_poll_interval_ms is None else {"max.poll.interval.ms": max_poll_interval_ms}
+    # a loop silent for longer than a batch may take (the poll interval) and a minute more is not live
+    HEALTH.stale_after_s = (max_poll_interval_ms or DEFAULT_MAX_POLL_INTERVAL_MS) / 1000 + 60
     loop = ConsumerLoop(
         component=spec.component,
         consumer=make_consumer(ctx.kafka, group_id, **overrides),
@@ -68,4 +75,4 @@ def build_worker(
     return loop, sink
 
 
-__all__ = ["WorkerSpec", "build_worker"]
+__all__ = ["DEFAULT_MAX_POLL_INTERVAL_MS", "WorkerSpec", "build_worker"]

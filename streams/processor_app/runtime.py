@@ -48,6 +48,7 @@ from faust.types import TP, EventT, StreamT
 
 from processors.pipeline import TurnProcessor
 from schemas.errors import DeliveryError
+from streams.health import HEALTH
 from streams.metrics import OFFSET_GAPS, PROCESSOR_ISOLATED, TOKENS_SEEN, TURNS_IN
 from streams.processor_app.config import WorkerConfig, faust_options, ticks_topic_name
 from streams.processor_app.envelope import StoredState, pending_window
@@ -296,6 +297,7 @@ class ProcessorRuntime:
         return {tp.partition for tp in assignment if tp.topic == self.turns_topic}
 
     async def _on_timer(self) -> None:
+        HEALTH.beat()
         for partition in sorted(self.assigned()):
             await self.ticks.send(key=b"tick", value=b"", partition=partition, force=True)
         self._maybe_exit()
@@ -323,6 +325,7 @@ class ProcessorRuntime:
         assigned = cast(set[TP], args[1])  # called as (sender, assigned, signal=...)
         owned = sorted(tp.partition for tp in assigned if tp.topic == self.turns_topic)
         log.info("processors.assigned", app_id=self.app_settings.app_id, pid=os.getpid(), partitions=owned)
+        HEALTH.ready("processors")
 
 
 __all__ = ["EXIT_BATCH_FAILED", "TABLE_NAME", "ProcessorRuntime"]

@@ -32,6 +32,26 @@ def worker_command(name: str, *, idle_exit_s: float | None = None) -> list[str]:
     return command
 
 
+def serve_command(*, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The command line of `memlane serve` run by this interpreter."""
+    return [sys.executable, "-m", "streams.cli", "serve", "--host", host, "--port", str(port)]
+
+
+def spawn(
+    settings: Settings, command: list[str], *, log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `command` with `settings` (and `env` on top) as its configuration, its output in `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env={**child_environment(settings), **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
 def spawn_worker(
     settings: Settings,
     name: str,
@@ -40,15 +60,8 @@ def spawn_worker(
     idle_exit_s: float | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start worker `name` with its output in `log_path`."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as out:
-        return subprocess.Popen(
-            worker_command(name, idle_exit_s=idle_exit_s),
-            env=child_environment(settings),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    log_path.unlink(missing_ok=True)
+    return spawn(settings, worker_command(name, idle_exit_s=idle_exit_s), log_path=log_path)
 
 
 def spawn_processors(
@@ -84,4 +97,12 @@ def run_worker_process(
     return result.returncode
 
 
-__all__ = ["child_environment", "run_worker_process", "spawn_processors", "spawn_worker", "worker_command"]
+__all__ = [
+    "child_environment",
+    "run_worker_process",
+    "serve_command",
+    "spawn",
+    "spawn_processors",
+    "spawn_worker",
+    "worker_command",
+]

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
+import structlog
+
+from schemas.errors import ConfigError, MemlaneError
 from sinks.blobstore import BlobStore, ReadThroughBlobStore
 from sinks.embeddings import Embedder, build_embedder
 from sinks.memory_store import MemoryStore, open_memory_store
+from sinks.memory_store.open_store import edge_url
 from sinks.sink_settings import SinkSettings
 from streams.ingest.claim_check import BlobClaimCheck
 from streams.ingest.publisher import TurnPublisher
 from streams.settings import Settings
+from streams.wiring import shard_owner
+from streams.wiring.guarded_store import GuardedStore
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+log = structlog.get_logger(__name__)
 
 
 def embedder(settings: Settings) -> Embedder:
@@ -22,16 +34,62 @@ def embedder(settings: Settings) -> Embedder:
 
 
 def memory_store(
-    settings: Settings, embedder_: Embedder | None = None, *, sink_settings: SinkSettings | None = None
+    settings: Settings,
+    embedder_: Embedder | None = None,
+    *,
+    sink_settings: SinkSettings | None = None,
+    component: str = "memlane",
 ) -> MemoryStore:
-    """The memory store `settings` describe: a Qdrant server with `MEMLANE_QDRANT_URL`, else the embedded shard."""
+    """The memory store `settings` describe: a Qdrant server with `MEMLANE_QDRANT_URL`, else the embedded shard.
+
+    The embedded shard is claimed for this process (`shard_owner`) as `component`: a second process gets
+    an error naming the owner. The store is safe to share between this process's threads."""
     api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-    return open_memory_store(
-        settings.memory_store_url(),
-        embedder_ or embedder(settings),
-        sink_settings or settings.sinks,
-        api_key=api_key,
-    )
+    model, section = embedder_ or embedder(settings), sink_settings or settings.sinks
+    if settings.qdrant_url:
+        return open_memory_store(settings.memory_store_url(), model, section, api_key=api_key)
+    shard = embedded_shard(settings)
+    shard_owner.claim(shard, component)
+    try:
+        inner = open_memory_store(edge_url(shard), model, section)
+    except BaseException:
+        shard_owner.release(shard)
+        raise
+    return cast("MemoryStore", GuardedStore(inner, on_close=lambda: shard_owner.release(shard)))
+
+
+def embedded_shard(settings: Settings) -> Path:
+    """The directory of the embedded shard of the configured collection."""
+    return (settings.qdrant_dir / settings.sinks.collection).resolve()
+
+
+def reading_store(settings: Settings, embedder_: Embedder | None = None, *, component: str = "reader") -> MemoryStore:
+    """A store to read from: the store itself when no other process owns it, else a copy of its shard.
+
+    The copy (a snapshot: what the owner had flushed when it was taken) is opened from a temporary
+    directory and deleted on close, so a reader never disturbs the owner."""
+    if settings.qdrant_url:
+        return memory_store(settings, embedder_)
+    shard = embedded_shard(settings)
+    owner = shard_owner.current_owner(shard)
+    if owner is None or owner.pid == os.getpid() or not shard.exists():
+        return memory_store(settings, embedder_, component=component)
+    scratch = Path(tempfile.mkdtemp(prefix="memlane-snapshot-"))
+    copy = scratch / shard.name
+    last: Exception | None = None
+    for _attempt in range(3):  # a file the owner is replacing may vanish under the copy: copy again
+        try:
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(shard, copy)
+            inner = open_memory_store(edge_url(copy), embedder_ or embedder(settings), settings.sinks)
+            break
+        except (OSError, MemlaneError) as exc:
+            last = exc
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise ConfigError(f"cannot read a snapshot of {shard} (owned by pid {owner.pid}): {last}") from last
+    log.info("memory_store.snapshot", shard=str(shard), owner_pid=owner.pid, owner=owner.component)
+    return cast("MemoryStore", GuardedStore(inner, on_close=lambda: shutil.rmtree(scratch, ignore_errors=True)))
 
 
 def blob_store(settings: Settings) -> BlobStore:
@@ -69,4 +127,13 @@ def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: B
     return create_app(config, store=store, blobs=blobs)
 
 
-__all__ = ["blob_store", "claim_check", "embedder", "memory_store", "publisher", "search_app"]
+__all__ = [
+    "blob_store",
+    "claim_check",
+    "embedded_shard",
+    "embedder",
+    "memory_store",
+    "publisher",
+    "reading_store",
+    "search_app",
+]

@@ -241,6 +241,7 @@ def test_public_api() -> None:
         "BlobInfo",
         "BlobSlice",
         "BlobStore",
+        "ReadThroughBlobStore",
         "GcResult",
         "OffloadResult",
         "PutResult",

@@ -11,6 +11,7 @@ from sinks.embeddings import Embedder, FloatMatrix, shared_onnx_embedder
 from sinks.memory_store import ClientMemoryStore, EdgeMemoryStore, UpsertReport
 from sinks.sink_settings import SinkSettings
 from streams.settings import Settings
+from streams.wiring.guarded_store import GuardedStore
 from streams.wiring.stores import memory_store
 
 pytestmark = pytest.mark.filterwarnings("ignore:Failed to obtain server version")
@@ -34,8 +35,8 @@ class TinyEmbedder(Embedder):
 def test_embedded_store_by_default(tmp_path: Path) -> None:
     settings = Settings(sinks=SinkSettings(qdrant_path=tmp_path / "q", collection="mem"), qdrant_url=None)
     with memory_store(settings, shared_onnx_embedder()) as store:
-        assert isinstance(store, EdgeMemoryStore)
-        assert store.path == tmp_path / "q" / "mem"
+        assert isinstance(store, GuardedStore) and isinstance(store.inner, EdgeMemoryStore)
+        assert store.path == (tmp_path / "q" / "mem").resolve()
         assert store.count() == 0
     assert (tmp_path / "q" / "mem" / "edge_config.json").exists()
 
