@@ -19,7 +19,7 @@ are not duplicates: records are compared by their deterministic ids.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,6 +65,7 @@ class VerifyReport:
     turns_in_requests: int = 0
     turns_quarantined: int = 0
     turns_pending: int = 0
+    turns_in_open_windows: int = 0
     turns_lost: int = 0
     turns_duplicated: int = 0
     requests: int = 0
@@ -130,9 +131,11 @@ class Verifier:
         tenant_id: str | None = None,
         since: datetime | None = None,
         upstream_quarantine: Sequence[str] = (),
+        open_windows: Callable[[], set[Position]] | None = None,
     ) -> None:
         self.ctx = ctx
         self.upstream_quarantine = tuple(upstream_quarantine)
+        self.open_windows = open_windows
         self.groups = groups
         self.store = store
         self.blobs = blobs
@@ -206,6 +209,7 @@ class Verifier:
                 if turn.source_partition is not None and turn.source_offset is not None:
                     verdicts[(turn.source_partition, turn.source_offset)].add(f"request:{request.request_id}")
         committed = self._committed(self.groups.processors, topics.turns)
+        windowed = self.open_windows() if self.open_windows is not None else set()
         for message, turn in self._decoded(topics.turns, ConversationTurn):
             if turn is None and self.tenant_id is not None:
                 continue  # an undecodable turn names no tenant
@@ -218,6 +222,8 @@ class Verifier:
             if not found:
                 if self._pending(committed, partition, offset):
                     report.turns_pending += 1
+                elif (partition, offset) in windowed:
+                    report.turns_in_open_windows += 1
                 else:
                     report.turns_lost += 1
                     report.note("turn_lost", where, "no skip record, request or quarantine entry names it")
@@ -331,13 +337,23 @@ def verify(
     tenant_id: str | None = None,
     since: datetime | None = None,
     upstream_quarantine: Sequence[str] = (),
+    open_windows: Callable[[], set[Position]] | None = None,
 ) -> VerifyReport:
     """Account for everything on the topics (and in the stores, when given).
 
     `upstream_quarantine`: quarantine topics of earlier stages that are not this deployment's own (a replay
-    arm's processors quarantine into the replay's shared topic)."""
+    arm's processors quarantine into the replay's shared topic). `open_windows`: the turn positions
+    `(partition, offset)` held in the processors' pending windows (their durable state), accounted as
+    waiting for their window to close rather than lost."""
     verifier = Verifier(
-        ctx, groups, store=store, blobs=blobs, tenant_id=tenant_id, since=since, upstream_quarantine=upstream_quarantine
+        ctx,
+        groups,
+        store=store,
+        blobs=blobs,
+        tenant_id=tenant_id,
+        since=since,
+        upstream_quarantine=upstream_quarantine,
+        open_windows=open_windows,
     )
     return verifier.run()
 

@@ -45,10 +45,9 @@ from streams.pipeline_run import clean_up, run_stages, start_run
 from streams.settings import Settings
 from streams.testing.fake_anthropic import FakeAnthropicServer
 from streams.testing.fake_ollama import FakeOllamaServer
-from streams.verifier import verify
+from streams.wiring.accounting import verify_deployment
 from streams.wiring.broker import live_broker
 from streams.wiring.stores import blob_store, memory_store
-from streams.wiring.workers import verifier_groups
 
 TENANT = "cost"
 RATE_ENV = "MEMLANE_BENCH_LOCAL_FAILURE_RATE"
@@ -118,7 +117,7 @@ def pipeline_run(
         usage = _usage(settings)
         taxonomy = dlq_report(settings.stream_context(), settings.extraction.fallback_group_id)
         with blob_store(settings) as blobs, memory_store(settings) as store:
-            accounting = verify(settings.stream_context(), verifier_groups(settings), store=store, blobs=blobs)
+            accounting = verify_deployment(settings, store=store, blobs=blobs)
     finally:
         clean_up(settings, admin)
     tokens = by_provider(usage)

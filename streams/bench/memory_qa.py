@@ -42,10 +42,10 @@ from streams.bench.locomo_eval import CATEGORIES, normalise_evidence
 from streams.ingest.turn_files import InputFormat, load_turns
 from streams.pipeline_run import clean_up, run_stages, start_run
 from streams.settings import Settings
-from streams.verifier import verify
+from streams.wiring.accounting import verify_deployment
 from streams.wiring.broker import live_broker
 from streams.wiring.stores import blob_store, embedder, memory_store
-from streams.wiring.workers import extractor_for, verifier_groups
+from streams.wiring.workers import extractor_for
 
 TENANT = "memory-qa"
 ASKED = (1, 2, 3, 4)
@@ -225,7 +225,7 @@ def _measure(
     console.print(f"pipeline over {len(turns)} turns (run {run_report.run_id})")
     run_stages(settings, turns, run_report)
     with blob_store(settings) as blobs, memory_store(settings) as store:
-        accounting = verify(settings.stream_context(), verifier_groups(settings), store=store, blobs=blobs)
+        accounting = verify_deployment(settings, store=store, blobs=blobs)
         stored = list(store.records(TENANT))
         with progress_bar(console) as progress:
             rows = score(store, asked, "pipeline", progress)

@@ -15,6 +15,7 @@ from streams.cli import (
     search_cmd,
     serve_cmd,
     topics_cmd,
+    up_cmd,
     verify_cmd,
     worker_cmd,
 )
@@ -38,6 +39,10 @@ app.command("search")(search_cmd.search)
 app.command("serve")(serve_cmd.serve)
 app.command("verify")(verify_cmd.verify_cmd)
 app.command("lag")(lag_cmd.lag)
+app.command("up")(up_cmd.up_cmd)
+app.command("down")(up_cmd.down_cmd)
+app.command("status")(up_cmd.status_cmd)
+app.command("demo")(up_cmd.demo_cmd)
 
 
 @app.callback()

@@ -13,9 +13,9 @@ import typer
 from rich.table import Table
 
 from streams.cli.context import EXIT_ERROR, console, err_console, get_settings, reported_errors
-from streams.verifier import VerifyReport, verify
+from streams.verifier import VerifyReport
+from streams.wiring.accounting import verify_deployment
 from streams.wiring.stores import blob_store, reading_store
-from streams.wiring.workers import verifier_groups
 
 SHOWN = 50
 
@@ -30,6 +30,7 @@ def _print(report: VerifyReport) -> None:
         ("  in extraction requests", report.turns_in_requests),
         ("  quarantined", report.turns_quarantined),
         ("  pending (not processed yet)", report.turns_pending),
+        ("  waiting in an open window (processors' state)", report.turns_in_open_windows),
         ("  LOST", report.turns_lost),
         ("  DUPLICATED", report.turns_duplicated),
         ("requests", report.requests),
@@ -65,14 +66,7 @@ def verify_cmd(
     """Prove every published turn is accounted for: skipped, in one request, or quarantined; and what follows."""
     settings = get_settings(ctx)
     with reported_errors(), blob_store(settings) as blobs, reading_store(settings) as store:
-        report = verify(
-            settings.stream_context(),
-            verifier_groups(settings),
-            store=store,
-            blobs=blobs,
-            tenant_id=tenant,
-            since=since,
-        )
+        report = verify_deployment(settings, store=store, blobs=blobs, tenant_id=tenant, since=since)
     if as_json:
         console.print_json(json.dumps(report.as_dict(), default=str))
     else:

@@ -1,10 +1,10 @@
 """Consumer lag: how far each consumer group is behind, in messages and in seconds, and whether it is stalled.
 
-Per group, topic and partition: the committed offset (`list_consumer_group_offsets`), the log end offset
-(the high watermark), lag in messages (end minus committed, as `kafka-consumer-groups --describe` computes
-it; a partition the group has never committed on counts from the log start), lag in seconds (the age of
-the oldest message the group has not consumed: now minus the timestamp of the message at the committed
-offset; 0 when caught up), and a state:
+Per group, topic and partition: the committed offset (read by a consumer of the group that never joins
+it), the log end offset (the high watermark), lag in messages (end minus committed, as
+`kafka-consumer-groups --describe` computes it; a partition the group has never committed on counts from
+the log start), lag in seconds (the age of the oldest message the group has not consumed: now minus the
+timestamp of the message at the committed offset; 0 when caught up), and a state:
 
     caught-up   no lag
     lagging     lag, and the committed offset moved within `stall_after_s` (or it has not been watched long)
@@ -22,15 +22,20 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from schemas.errors import BrokerError
+from schemas.errors import BrokerError, MemlaneError
 from streams.kafka.connection import KafkaConnection
-from streams.kafka.consumer import make_consumer
+from streams.kafka.consumer import end_offsets, make_consumer
 from streams.metrics import CONSUMER_LAG, CONSUMER_LAG_SECONDS, PARTITION_STALLED
 
 _TIMEOUT_S = 30.0
+_COORDINATOR_MOVING = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+}
 
 CAUGHT_UP = "caught-up"
 LAGGING = "lagging"
@@ -87,7 +92,7 @@ class LagMonitor:
         wanted_topics = sorted({topic for topics in groups.values() for topic in topics})
         marks = self._watermarks(wanted_topics)
         for group, topics in groups.items():
-            committed = self._committed(group)
+            committed = self._committed(group, {topic: marks[topic] for topic in topics if topic in marks})
             members = self._members(group)
             for topic in topics:
                 for partition, (low, high) in sorted(marks.get(topic, {}).items()):
@@ -117,37 +122,47 @@ class LagMonitor:
         return PartitionLag(group, topic, partition, offset, high, lag, 0.0, members, state)
 
     def _watermarks(self, topics: Sequence[str]) -> dict[str, dict[int, tuple[int, int]]]:
+        """(low, high) per partition of each topic that exists (retrying while leadership moves)."""
         if not topics:
             return {}
         consumer = make_consumer(self.kafka, f"memlane-lag-{uuid.uuid4().hex[:8]}")
+        marks: dict[str, dict[int, tuple[int, int]]] = {}
         try:
-            metadata = consumer.list_topics(timeout=_TIMEOUT_S)
-            marks: dict[str, dict[int, tuple[int, int]]] = {}
             for topic in topics:
-                described = metadata.topics.get(topic)
-                if described is None or described.error is not None:
-                    continue
-                marks[topic] = {
-                    p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=_TIMEOUT_S)
-                    for p in described.partitions
-                }
+                try:
+                    marks[topic] = end_offsets(consumer, topic, timeout=_TIMEOUT_S)
+                except MemlaneError:
+                    continue  # not created yet: nothing to lag behind
             return marks
         finally:
             consumer.close()
 
-    def _committed(self, group: str) -> dict[tuple[str, int], int]:
-        future = self._admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
+    def _committed(self, group: str, marks: dict[str, dict[int, tuple[int, int]]]) -> dict[tuple[str, int], int]:
+        """The group's committed offsets on the partitions of `marks`.
+
+        Read with a consumer of the group that never joins it (`committed()`), not the admin API's
+        `list_consumer_group_offsets`: librdkafka crashes the process when that request meets a
+        coordinator that is moving or loading (librdkafka issue #5040), which a fresh broker does."""
+        wanted = [TopicPartition(topic, p) for topic, parts in marks.items() for p in parts]
+        if not wanted:
+            return {}
+        consumer = make_consumer(self.kafka, group)
+        deadline = time.monotonic() + _TIMEOUT_S
         try:
-            listed = future.result(_TIMEOUT_S)
-        except KafkaException as exc:
-            if exc.args[0].code() == KafkaError.GROUP_ID_NOT_FOUND:
-                return {}
-            raise BrokerError(f"cannot read the offsets of group {group}: {exc.args[0]}") from exc
-        return {
-            (tp.topic, tp.partition): tp.offset
-            for tp in listed.topic_partitions or ()
-            if tp.offset is not None and tp.offset >= 0
-        }
+            while True:
+                try:
+                    found = consumer.committed(wanted, timeout=_TIMEOUT_S)
+                    break
+                except KafkaException as exc:
+                    error = exc.args[0]
+                    if not error.retriable() and error.code() not in _COORDINATOR_MOVING:
+                        raise BrokerError(f"cannot read the offsets of group {group}: {error}") from exc
+                    if time.monotonic() > deadline:
+                        raise BrokerError(f"cannot read the offsets of group {group}: {error}") from exc
+                    time.sleep(0.5)  # the group's coordinator is moving or loading: ask again
+        finally:
+            consumer.close()
+        return {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset is not None and tp.offset >= 0}
 
     def _members(self, group: str) -> int:
         try:

@@ -42,7 +42,8 @@ from streams.replay.ranges import (
     resolve_range,
 )
 from streams.settings import Settings
-from streams.verifier import VerifyReport, verify
+from streams.verifier import VerifyReport
+from streams.wiring.accounting import verify_deployment
 from streams.wiring.processes import run_worker_process
 from streams.wiring.stores import blob_store, memory_store
 from streams.wiring.workers import (
@@ -51,7 +52,6 @@ from streams.wiring.workers import (
     run_fallback,
     run_sink_blobs,
     run_sink_qdrant,
-    verifier_groups,
 )
 
 log = structlog.get_logger(__name__)
@@ -137,12 +137,7 @@ def verify_arm(ns: ReplayNamespace, arm: ArmSpec) -> VerifyReport:
     """The accounting of one arm: the shared turns and requests, the arm's memories and collection."""
     settings = ns.arm(arm)
     with memory_store(settings) as store:
-        return verify(
-            settings.stream_context(),
-            verifier_groups(settings),
-            store=store,
-            upstream_quarantine=(ns.shared().topics.quarantine,),
-        )
+        return verify_deployment(settings, store=store, upstream_quarantine=(ns.shared().topics.quarantine,))
 
 
 def run_replay(production: Settings, request: ReplayRequest, progress: Progress | None = None) -> ReplayResult:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions
+from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 from evaluation_data import data_missing, shared_data_dir
 from pydantic import SecretStr
@@ -30,7 +30,7 @@ from streams.bench.reading_model import ReadingModel
 from streams.broker.broker_settings import BrokerSettings
 from streams.cli import app
 from streams.ingest.turn_files import InputFormat, load_turns
-from streams.kafka.consumer import read_topic
+from streams.kafka.consumer import make_consumer, read_topic
 from streams.kafka.producer import ReliableProducer
 from streams.pipeline_run import clean_up, run_groups, run_stages, run_topics, start_run
 from streams.replay.namespace import PREFIX
@@ -69,11 +69,14 @@ def _production_snapshot(settings: Settings) -> dict[str, Any]:
     admin = AdminClient(settings.kafka_config())
     existing = set(admin.list_topics(timeout=30).topics)
     topics = [t for t in run_topics(settings) if t in existing]
+    partitions = [TopicPartition(t, p) for t in topics for p in admin.list_topics(t, timeout=30).topics[t].partitions]
     offsets = {}
     for group in run_groups(settings):
-        future = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
-        listed = future.result(30)
-        offsets[group] = sorted((tp.topic, tp.partition, tp.offset) for tp in listed.topic_partitions or [])
+        consumer = make_consumer(settings.kafka, group)  # reads the group's offsets without joining it
+        try:
+            offsets[group] = sorted((tp.topic, tp.partition, tp.offset) for tp in consumer.committed(partitions, 30))
+        finally:
+            consumer.close()
     return {
         "topics": {topic: _topic_digest(settings, topic) for topic in topics},
         "offsets": offsets,
