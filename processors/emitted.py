@@ -76,6 +76,7 @@ def window_turn(
         event_time=turn.event_time,
         source_partition=source_partition,
         source_offset=source_offset,
+        published_at=turn.published_at,
     )
 
 

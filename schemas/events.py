@@ -195,6 +195,8 @@ class WindowTurn(_Record):
     event_time: datetime
     source_partition: int | None = None
     source_offset: int | None = None
+    published_at: datetime | None = None
+    """When the turn was published (None in requests written before it was carried)."""
 
 
 class ExtractionRequest(EventModel):
@@ -245,6 +247,11 @@ class Lineage(_Record):
     last_turn_index: int
     turn_offsets: tuple[int, ...] = ()
     window_blob: str | None = None
+    turn_indexes: tuple[int, ...] = ()
+    """Every window turn's index, aligned with `turn_published_at` and `turn_priority_classes` (turns whose
+    publish time is unknown are left out): what the memory sink measures freshness with."""
+    turn_published_at: tuple[datetime, ...] = ()
+    turn_priority_classes: tuple[str, ...] = ()
 
 
 class MemoryBatch(EventModel):

@@ -116,6 +116,7 @@ class SourcePosition:
 
 def build_batch(request: ExtractionRequest, outcome: ExtractionOutcome, source: SourcePosition) -> MemoryBatch:
     """The `MemoryBatch` event for `outcome`; its id depends only on the request and the extractor."""
+    timed = [t for t in request.turns if t.published_at is not None]
     lineage = Lineage(
         source_topic=source.topic,
         source_partition=source.partition,
@@ -125,6 +126,9 @@ def build_batch(request: ExtractionRequest, outcome: ExtractionOutcome, source: 
         last_turn_index=request.last_turn_index,
         turn_offsets=tuple(t.source_offset for t in request.turns if t.source_offset is not None),
         window_blob=source.window_blob,
+        turn_indexes=tuple(t.turn_index for t in timed),
+        turn_published_at=tuple(t.published_at for t in timed if t.published_at is not None),
+        turn_priority_classes=tuple(t.priority_class for t in timed),
     )
     return MemoryBatch(
         batch_id=batch_id(request.request_id, outcome.extractor),

@@ -14,6 +14,7 @@ written and waits; any other store error retries the whole batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 
@@ -23,7 +24,7 @@ from sinks.base import SinkRecord
 from sinks.memory_store import MemoryStore, UpsertReport
 from sinks.sink_settings import SinkSettings
 from streams.kafka.worker_spec import WorkerSpec
-from streams.metrics import MEMORIES_WRITTEN
+from streams.metrics import MEMORIES_WRITTEN, TURN_TO_SEARCHABLE
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
@@ -62,9 +63,12 @@ class QdrantSink(WorkerSink[MemoryBatch, QdrantSinkCounts]):
         self.store = store
         self.owns_store = owns_store
         self.counts = QdrantSinkCounts()
+        self._fresh: list[tuple[str, datetime]] = []
 
     def add(self, record: SinkRecord[MemoryBatch]) -> None:
-        self._count(self.store.upsert(record.value))
+        report = self.store.upsert(record.value)
+        self._count(report)
+        self._fresh.extend(new_memory_clocks(record.value, set(report.inserted) | set(report.updated)))
 
     def _count(self, report: UpsertReport) -> None:
         self.counts.batches += 1
@@ -80,15 +84,43 @@ class QdrantSink(WorkerSink[MemoryBatch, QdrantSinkCounts]):
                 MEMORIES_WRITTEN.labels(action=action).inc(amount)
 
     def flush(self) -> None:
-        """Checkpoint: every upsert of the batch reaches disk before its offsets are committed."""
+        """Checkpoint: every upsert of the batch reaches disk before its offsets are committed; the memories it
+        made searchable are timed from their turn's publication (`memlane_turn_to_searchable_seconds`)."""
         self.store.flush()
+        now = datetime.now(UTC)
+        for priority_class, published in self._fresh:
+            TURN_TO_SEARCHABLE.labels(priority_class=priority_class).observe(
+                max(0.0, (now - published).total_seconds())
+            )
+        self._fresh.clear()
 
     def close(self) -> None:
         if self.owns_store:
             self.store.close()
 
 
+def new_memory_clocks(batch: MemoryBatch, new_ids: set[str]) -> list[tuple[str, datetime]]:
+    """(priority class, publish time) of the first source turn of every memory of `batch` in `new_ids`."""
+    lineage = batch.lineage
+    if not lineage.turn_published_at or len(lineage.turn_indexes) != len(lineage.turn_published_at):
+        return []  # written before batches carried their turns' publish times
+    by_index = {
+        index: (priority, published)
+        for index, published, priority in zip(
+            lineage.turn_indexes, lineage.turn_published_at, lineage.turn_priority_classes, strict=False
+        )
+    }
+    clocks = []
+    for memory in batch.memories:
+        if memory.memory_id not in new_ids:
+            continue  # already searchable before: a replay or a repeat is not a new memory
+        indexes = [i for i in memory.source_turn_indexes if i in by_index] or list(by_index)[:1]
+        if indexes:
+            clocks.append(by_index[min(indexes)])
+    return clocks
+
+
 SPEC = WorkerSpec(COMPONENT, STAGE, MemoryBatch, lambda topics: topics.memories, validate=check_batch)
 
 
-__all__ = ["COMPONENT", "SPEC", "QdrantSink", "QdrantSinkCounts", "check_batch", "sink_settings"]
+__all__ = ["COMPONENT", "SPEC", "QdrantSink", "QdrantSinkCounts", "check_batch", "new_memory_clocks", "sink_settings"]

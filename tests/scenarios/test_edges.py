@@ -232,4 +232,4 @@ def test_the_readme_pipeline_example_finds_its_memory(kafka_settings: Settings, 
     assert response.status_code == 200, response.text
     texts = [hit["memory"]["text"] for hit in response.json()["hits"]]
     record("README example: publish, pipeline, curl search", hits=len(texts), top=texts[0] if texts else None)
-    assert texts and texts[0] == "I moved to Lisbon in May."
+    assert texts and texts[0] == "ana: I moved to Lisbon in May.", "the memory names its speaker"

@@ -171,6 +171,8 @@ def test_memories_are_searchable_live_and_the_sink_is_never_disturbed(live: tupl
     failures = [line for line in metrics.splitlines() if line.startswith("memlane_batch_failures_total")]
     assert not [line for line in failures if 'component="sink-qdrant"' in line and not line.endswith(" 0.0")]
     assert "memlane_consumergroup_lag{" in metrics, "serve exports consumer lag"
+    fresh = [line for line in metrics.splitlines() if line.startswith("memlane_turn_to_searchable_seconds_count")]
+    assert fresh and sum(float(line.rsplit(" ", 1)[1]) for line in fresh) > 0, "freshness is measured"
 
     second = subprocess.run(
         worker_command("sink-qdrant", idle_exit_s=5), env={**os.environ, **settings.to_env()},

@@ -85,3 +85,25 @@ def test_events_written_with_an_earlier_shipped_version_still_decode() -> None:
         assert v1[stem].fingerprint != shipped_catalogue().current(model.avro_name).fingerprint
         decoded = codec.decode(old_bytes, model, "t")
         assert decoded.model_dump(exclude={"memories", "turns"}) == event.model_dump(exclude={"memories", "turns"})
+
+
+def test_events_written_before_they_carried_publish_times_still_decode() -> None:
+    """A request and a batch of v2 (no turn publish times) read back with empty clocks."""
+    from factories import batch, request
+
+    from schemas.catalogue import HISTORY_DIR, load_schema_dir
+    from schemas.events import ExtractionRequest, MemoryBatch
+
+    v2 = load_schema_dir(HISTORY_DIR / "v2")
+    codec = SingleObjectCodec()
+    old_request = copy.deepcopy(to_avro_dict(request()))
+    for window_turn in old_request["turns"]:
+        window_turn.pop("published_at", None)
+    decoded = codec.decode(SingleObjectCodec.encode_with(v2["extraction_request"], old_request), ExtractionRequest, "t")
+    assert all(turn.published_at is None for turn in decoded.turns)
+    old_batch = copy.deepcopy(to_avro_dict(batch()))
+    for name in ("turn_indexes", "turn_published_at", "turn_priority_classes"):
+        old_batch["lineage"].pop(name, None)
+    back = codec.decode(SingleObjectCodec.encode_with(v2["memory_batch"], old_batch), MemoryBatch, "t")
+    assert back.lineage.turn_published_at == () and back.lineage.turn_indexes == ()
+    assert v2["memory_batch"].fingerprint != shipped_catalogue().current(MemoryBatch.avro_name).fingerprint
