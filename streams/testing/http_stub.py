@@ -7,7 +7,8 @@ pausing aborts them and never leaks a thread, and writing the outcomes of `strea
 A protocol module subclasses `StubServer` and implements `dispatch(request) -> Outcome` and
 `error_reply(status, message)`. Outcomes marked `gated` are sent inside the parallelism gate of its
 `StubScript`, after the scripted latency, like a model server with a fixed number of slots
-(`OLLAMA_NUM_PARALLEL`).
+(`OLLAMA_NUM_PARALLEL`); with a bounded queue (`gate.max_waiting`, `OLLAMA_MAX_QUEUE`) a call that finds it
+full gets `queue_full_reply()` at once.
 """
 
 from __future__ import annotations
@@ -135,11 +136,17 @@ class _Handler(BaseHTTPRequestHandler):
         if not outcome.gated:
             self._emit(outcome, request)
             return
-        with owner.script.gate:
+        gate = owner.script.gate
+        if not gate.acquire():
+            self._emit(owner.queue_full_reply(), request)
+            return
+        try:
             if request.sleep(owner.script.latency):
                 self._emit(outcome, request)
             else:
                 self.close_connection = True
+        finally:
+            gate.release()
 
     def _emit(self, outcome: Outcome, request: StubRequest) -> None:
         owner = self.server.owner
@@ -210,6 +217,10 @@ class StubServer(Generic[KindT]):
     def error_reply(self, status: int, message: str) -> Reply:
         """An error response in the protocol's own shape (override)."""
         raise NotImplementedError
+
+    def queue_full_reply(self) -> Reply:
+        """What a model call gets when `script.gate.max_waiting` calls already wait for a slot."""
+        return self.error_reply(503, "server busy")
 
     @property
     def port(self) -> int:

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 from streams.testing.llm_content import minimal_instance
 from streams.testing.script import StubScript
 
-OllamaFailure = Literal["malformed_json", "http_500", "timeout", "refuse", "schema_violation"]
+OllamaFailure = Literal["malformed_json", "http_500", "busy", "timeout", "refuse", "schema_violation"]
 Responder = Callable[[dict[str, Any]], str]
 
 DEFAULT_TEXT = "This is a reply from the fake Ollama server."

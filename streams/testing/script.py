@@ -19,13 +19,16 @@ KindT = TypeVar("KindT", bound=str)
 
 
 class ConcurrencyGate:
-    """At most `limit` holders at once (the limit can change while held); counts the peak."""
+    """At most `limit` holders at once (the limit can change while held); counts the peak. With `max_waiting`,
+    at most that many callers wait for a slot: `acquire` refuses the next one (a full queue)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, max_waiting: int | None = None) -> None:
         self._cond = threading.Condition()
         self._limit = _check_limit(limit)
         self._in_flight = 0
         self._max_in_flight = 0
+        self._waiting = 0
+        self.max_waiting = max_waiting
 
     @property
     def limit(self) -> int:
@@ -53,6 +56,33 @@ class ConcurrencyGate:
         with self._cond:
             self._max_in_flight = self._in_flight
 
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a slot now."""
+        with self._cond:
+            return self._waiting
+
+    def acquire(self) -> bool:
+        """Take a slot, waiting for one; False (at once) when `max_waiting` callers already wait."""
+        with self._cond:
+            if self._in_flight >= self._limit:
+                if self.max_waiting is not None and self._waiting >= self.max_waiting:
+                    return False
+                self._waiting += 1
+                try:
+                    while self._in_flight >= self._limit:
+                        self._cond.wait()
+                finally:
+                    self._waiting -= 1
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify()
+
     def __enter__(self) -> None:
         with self._cond:
             while self._in_flight >= self._limit:
@@ -63,9 +93,7 @@ class ConcurrencyGate:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        with self._cond:
-            self._in_flight -= 1
-            self._cond.notify()
+        self.release()
 
 
 def _check_limit(value: int) -> int:

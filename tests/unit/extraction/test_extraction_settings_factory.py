@@ -18,7 +18,7 @@ from streams.testing.fake_ollama import FakeOllamaServer
 def test_defaults_match_the_issue() -> None:
     s = ExtractionSettings()
     assert (s.fast_model, s.complex_model) == ("qwen2.5:7b-instruct", "qwen2.5:32b-instruct")
-    assert (s.temperature, s.num_ctx, s.ollama_parallelism, s.min_confidence) == (0.3, 8192, 2, 0.7)
+    assert (s.temperature, s.num_ctx, s.ollama_parallelism, s.min_confidence) == (0.3, 4096, 1, 0.7)
     assert (s.breaker_failure_threshold, s.breaker_cooldown_s) == (5, 300.0)
     assert (s.governor_warn_tokens, s.governor_pointer_tokens) == (20_000, 40_000)
     assert s.claude_model == "claude-sonnet-4-6"

@@ -45,7 +45,7 @@ def test_labelled_as_heuristic_and_never_as_a_model() -> None:
         assert memory.confidence < 0.7  # below the LLM acceptance threshold: rules are not that sure
         assert memory.memory_id == memory_id("acme", "u-1", memory.kind.value, memory.text)
     batch = build_batch(request, outcome, SourcePosition("memlane.extraction.requests.v1", 0, 7))
-    assert (batch.extractor, batch.model, batch.extractor_version) == ("heuristic", None, "rules-2")
+    assert (batch.extractor, batch.model, batch.extractor_version) == ("heuristic", None, "rules-3")
 
 
 def test_deterministic() -> None:
@@ -76,10 +76,18 @@ def test_sentences_split_and_cut() -> None:
     assert len(cut) <= 404 and cut.endswith(" ...")
 
 
-def test_caps_items_per_kind() -> None:
+def test_caps_items_per_kind_per_turn_not_per_window() -> None:
     turns = [turn(i, f"We will ship feature number {i} soon.") for i in range(10)]
-    outcome = HeuristicExtractor(max_items_per_kind=3).extract(request_of(turns))
-    assert len(outcome.memories) == 3
+    assert len(HeuristicExtractor(max_items_per_kind=3).extract(request_of(turns)).memories) == 10
+    chatty = " ".join(f"We will ship feature number {i} soon." for i in range(10))
+    assert len(HeuristicExtractor(max_items_per_kind=3).extract(request_of([turn(0, chatty)])).memories) == 3
+
+
+def test_a_long_window_keeps_a_fact_for_every_informative_sentence() -> None:
+    facts = [turn(i, f"I moved to city number {i} in May for my new job.") for i in range(30)]
+    decision = turn(30, "We decided to go with Parquet for the raw readings.")
+    memories = HeuristicExtractor().extract(request_of([*facts, decision])).memories
+    assert {m.source_turn_indexes for m in memories} == {(i,) for i in range(31)}
 
 
 def test_short_acknowledgements_are_not_memories() -> None:
