@@ -55,7 +55,9 @@ class ExtractionSettings(BaseModel):
         default=100, ge=16, description="num_predict per item the answer's grammar allows (text, subject, sources)"
     )
     turns_per_answer_item: int = Field(
-        default=4, ge=1, description="window turns per item a list of the answer may hold (grammar maxItems, >= 2)"
+        default=4,
+        ge=1,
+        description="window turns per item a list of the answer may hold (grammar maxItems, at least 1)",
     )
     prompt_mismatch_ratio: float = Field(
         default=0.5, gt=0, description="server prompt tokens off the estimate by more than this share: a mismatch"
@@ -137,7 +139,7 @@ class ExtractionSettings(BaseModel):
 
     def answer_items(self, turns: int) -> int:
         """How many items each list of an answer may hold for a window of `turns` turns."""
-        return min(self.max_items_per_kind, max(2, -(-turns // self.turns_per_answer_item)))
+        return min(self.max_items_per_kind, max(1, -(-turns // self.turns_per_answer_item)))
 
 
 __all__ = ["DEFAULT_PRICES", "ExtractionSettings", "RoutingRules"]

@@ -98,9 +98,9 @@ def test_happy_path_produces_validated_memories_with_usage(
     assert "extractor:ollama" in memory.tags
 
     [body] = ollama_server.received(CHAT)
-    assert body["format"] == result_json_schema(request, max_items=2)
+    assert body["format"] == result_json_schema(request, max_items=1)
     assert {k: body["options"][k] for k in ("temperature", "num_ctx")} == {"temperature": 0.3, "num_ctx": 4096}
-    assert body["options"]["num_predict"] == settings.num_predict(2) == 864
+    assert body["options"]["num_predict"] == settings.num_predict(2) == 464
     assert isinstance(body["options"]["seed"], int)
     assert body["stream"] is False
     assert body["messages"][0]["role"] == "system"
