@@ -203,7 +203,7 @@ class OllamaExtractor:
             )
         except ExtractionError as failure:
             usage[-1] = usage[-1].model_copy(update={"outcome": FAILURE, "error_class": failure.error_class})
-            failure.usage = tuple(usage)
+            failure.usage, failure.repairs = tuple(usage), tuple(repairs)
             raise
         warnings = [*governed.warnings, *notes]
         if mismatch:
