@@ -31,7 +31,6 @@ Failures for model calls (chat, generate) are queued with `fail_next(n, kind)`:
 from __future__ import annotations
 
 import json
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -57,6 +56,7 @@ from streams.testing.ollama_rules import (
 )
 from streams.testing.ollama_script import (
     DEFAULT_MODELS,
+    LOADED_NS,
     FakeModel,
     OllamaFailure,
     OllamaScript,
@@ -67,7 +67,6 @@ from streams.testing.ollama_script import (
 from streams.testing.replies import Hang, Outcome, Reply, Reset, StreamReply, StubRequest, json_reply
 
 RUNNER_CRASH = "llama runner process has terminated: exit status 2"
-_LOAD_NS = 1_000_000  # what a call to a loaded model reports
 _PROMPT_NS_PER_TOKEN = 100_000
 _EVAL_NS_PER_TOKEN = 10_000_000
 
@@ -92,13 +91,8 @@ class FakeOllamaServer(StubServer[OllamaFailure]):
         port: int = 0,
     ) -> None:
         script = OllamaScript(responder=responder, latency=latency, parallel=parallel, hang_seconds=hang_seconds)
-        script.gate.max_waiting = max_queue
+        script.gate.max_waiting, script.load_seconds = max_queue, load_seconds
         super().__init__(script, port=port)
-        self.load_seconds = load_seconds
-        self._load_lock = threading.Lock()
-        self._loaded: dict[str, int] = {}
-        self.loads = 0
-        """Model loads so far (the first call to a model, and each `num_ctx` change)."""
         entries = [m if isinstance(m, FakeModel) else FakeModel(m) for m in models]
         self.models: dict[str, FakeModel] = {m.full_name: m for m in entries}
         self.version = version
@@ -117,16 +111,10 @@ class FakeOllamaServer(StubServer[OllamaFailure]):
     def queue_full_reply(self) -> Reply:
         return self.error_reply(503, SERVER_BUSY)
 
-    def _load(self, model: str, num_ctx: int) -> int:
-        """Load `model` with `num_ctx` unless it is loaded so (others wait meanwhile); the load's nanoseconds."""
-        with self._load_lock:
-            if self._loaded.get(model) == num_ctx:
-                return _LOAD_NS
-            began = time.monotonic()
-            time.sleep(self.load_seconds)
-            self._loaded[model] = num_ctx
-            self.loads += 1
-            return max(_LOAD_NS, int((time.monotonic() - began) * 1e9))
+    @property
+    def loads(self) -> int:
+        """Model loads so far (the first call to a model, and each `num_ctx` change)."""
+        return self.script.loads
 
     def dispatch(self, request: StubRequest) -> Outcome:
         try:
@@ -217,11 +205,11 @@ class FakeOllamaServer(StubServer[OllamaFailure]):
             return doc
 
         if body.get("stream") is False:
-            return json_reply(200, lambda: final(content, self._load(model, num_ctx)), gated=True)
+            return json_reply(200, lambda: final(content, self.script.load(model, num_ctx)), gated=True)
         pieces = split_pieces(content)
 
         def chunks() -> Iterator[bytes]:
-            load_ns = self._load(model, num_ctx)
+            load_ns = self.script.load(model, num_ctx)
             for piece in pieces:
                 yield _ndjson(frame(piece))
             yield _ndjson(final("", load_ns))
@@ -252,8 +240,8 @@ class FakeOllamaServer(StubServer[OllamaFailure]):
             lambda: {
                 "model": body["model"],
                 "embeddings": [embedding(str(text), int(dims)) for text in inputs],
-                "total_duration": _elapsed_ns(request, _LOAD_NS),
-                "load_duration": _LOAD_NS,
+                "total_duration": _elapsed_ns(request, LOADED_NS),
+                "load_duration": LOADED_NS,
                 "prompt_eval_count": tokens,
             },
             gated=True,

@@ -4,7 +4,8 @@
 `parallel` (how many model calls are processed at once; the rest queue, like `OLLAMA_NUM_PARALLEL`) and
 `fail_next(n, kind)` (the next `n` model calls fail in the named way). `ConcurrencyGate` is the
 counting gate behind `parallel`; it records the most calls ever in flight. `StubStats` counts requests
-by path and responses by status. Everything here is safe to use from several threads.
+by path and responses by status; `StubObservations` is how a test reads them off a server. Everything here is
+safe to use from several threads.
 """
 
 from __future__ import annotations
@@ -209,4 +210,34 @@ class StubStats:
             self._bodies.clear()
 
 
-__all__ = ["ConcurrencyGate", "StubScript", "StubStats"]
+class StubObservations:
+    """What a test reads off a running server: its counters (`stats`) and its parallelism gate (`script.gate`)."""
+
+    stats: StubStats
+    script: StubScript[Any]
+
+    @property
+    def max_concurrency(self) -> int:
+        """Most requests ever processed at once (inside the parallelism gate)."""
+        return self.script.gate.max_in_flight
+
+    def request_count(self, path: str | None = None) -> int:
+        """Requests received on `path` (every path when None)."""
+        counts = self.stats.requests_by_path()
+        return sum(counts.values()) if path is None else counts.get(path, 0)
+
+    @property
+    def error_count(self) -> int:
+        """Responses sent with a status of 400 or more."""
+        return sum(n for status, n in self.stats.statuses().items() if status >= 400)
+
+    def received(self, path: str | None = None) -> list[Any]:
+        """Decoded JSON bodies of the last 1000 requests (None for bodies that were not JSON)."""
+        return self.stats.bodies(path)
+
+    def reset_stats(self) -> None:
+        self.stats.reset()
+        self.script.gate.reset()
+
+
+__all__ = ["ConcurrencyGate", "StubObservations", "StubScript", "StubStats"]

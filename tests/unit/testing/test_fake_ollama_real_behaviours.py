@@ -81,10 +81,10 @@ def test_a_prompt_over_num_ctx_is_cut_silently_with_the_system_prompt_lost(serve
 
 
 def test_one_call_at_a_time_and_the_queue_wait_counts_against_the_client_timeout(server: FakeOllamaServer) -> None:
-    server.script.latency = 0.4
+    server.script.latency = 0.6
 
     def call(_: int) -> str:
-        with ollama.Client(host=server.url, timeout=0.6) as client:
+        with ollama.Client(host=server.url, timeout=1.0) as client:
             try:
                 client.chat(model=MODEL, messages=HI)
             except httpx.TimeoutException:
@@ -93,12 +93,12 @@ def test_one_call_at_a_time_and_the_queue_wait_counts_against_the_client_timeout
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         outcomes = sorted(pool.map(call, range(2)))
-    assert outcomes == ["ok", "timeout"], "the second call waited 0.4 s in the queue, then 0.4 s served"
+    assert outcomes == ["ok", "timeout"], "the second call waited 0.6 s in the queue, then 0.6 s served"
     assert server.max_concurrency == 1
 
 
 def test_a_full_queue_answers_503_server_busy() -> None:
-    with FakeOllamaServer([MODEL], latency=0.5, max_queue=1, load_seconds=0.0) as server:
+    with FakeOllamaServer([MODEL], latency=1.5, max_queue=1, load_seconds=0.0) as server:
 
         def call(_: int) -> str:
             with ollama.Client(host=server.url, timeout=5) as client:
@@ -110,9 +110,9 @@ def test_a_full_queue_answers_503_server_busy() -> None:
 
         with ThreadPoolExecutor(max_workers=3) as pool:
             first = pool.submit(call, 0)
-            time.sleep(0.1)  # served
+            time.sleep(0.3)  # served
             second = pool.submit(call, 1)
-            time.sleep(0.1)  # queued
+            time.sleep(0.3)  # queued
             third = pool.submit(call, 2)
             results = [first.result(), second.result(), third.result()]
     assert results == ["ok", "ok", f"503 {SERVER_BUSY}"]
