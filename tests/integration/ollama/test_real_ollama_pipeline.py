@@ -166,6 +166,7 @@ def test_a_server_restart_mid_stream_leaves_every_request_accounted(
     assert verdict.ok, verdict.as_dict()
     assert verdict.requests == 4 == counts.extracted + counts.dead_lettered
     assert counts.dead_lettered >= 1, "the request in flight when the server went down is parked"
+    assert counts.failures.get(f"{extraction.fast_model}:connection_refused", 0) >= 1, counts.failures
     assert counts.extracted >= 3 - counts.dead_lettered + 1, "the stream goes on after the restart"
     refused = [u for u in usage if u.error_class == "connection_refused"]
     assert refused and all(u.tokens_in == 0 for u in refused), "no answer, no tokens"

@@ -33,6 +33,16 @@ def test_nested_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.prices == {"my-model": (1.5, 2.5)}
 
 
+def test_num_ctx_and_the_output_cap_per_model_and_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMLANE_EXTRACTION__NUM_CTX_BY_MODEL", '{"qwen2.5:32b-instruct": 16384}')
+    s = Settings().extraction
+    assert (s.num_ctx_of("qwen2.5:32b-instruct"), s.num_ctx_of("qwen2.5:7b-instruct")) == (16384, 4096)
+    assert [s.answer_items(turns) for turns in (1, 4, 5, 12, 200)] == [1, 1, 2, 3, 20]
+    assert s.num_predict(1) == 64 + 100 * 4 and s.num_predict(200) == s.max_output_tokens == 1536
+    with pytest.raises(ConfigError):
+        ExtractionSettings(num_ctx_by_model={"tiny": 100})
+
+
 def test_inconsistent_thresholds_are_config_errors() -> None:
     with pytest.raises(ConfigError):
         ExtractionSettings(governor_warn_tokens=50_000, governor_pointer_tokens=40_000)
