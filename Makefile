@@ -79,6 +79,7 @@ bench: setup
 	$(BIN)/memlane bench processors
 	$(BIN)/memlane bench locomo-filter --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench extract
+	$(BIN)/memlane bench evidence-coverage --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench storage
 	$(BIN)/memlane bench search
 	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json

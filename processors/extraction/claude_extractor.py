@@ -225,7 +225,7 @@ class ClaudeExtractor:
             memories=memories,
             usage=tuple(usage),
             warnings=(*governed.warnings, *notes),
-            repairs=tuple(repairs),
+            repairs=tuple(map(str, repairs)),
         )
 
     def _call_with_backoff(self, request: ExtractionRequest, window: str, usage: list[UsageRecord]) -> Message:

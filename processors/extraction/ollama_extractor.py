@@ -203,13 +203,13 @@ class OllamaExtractor:
             )
         except ExtractionError as failure:
             usage[-1] = usage[-1].model_copy(update={"outcome": FAILURE, "error_class": failure.error_class})
-            failure.usage, failure.repairs = tuple(usage), tuple(repairs)
+            failure.usage, failure.repairs = tuple(usage), tuple(map(str, repairs))
             raise
         warnings = [*governed.warnings, *notes]
         if mismatch:
             warnings.append(mismatch)
         if repairs:
-            log.info("extraction.repaired", request_id=request.request_id, model=model, repairs=repairs)
+            log.info("extraction.repaired", request_id=request.request_id, model=model, repairs=list(map(str, repairs)))
         return ExtractionOutcome(
             extractor=EXTRACTOR_NAME,
             extractor_version=EXTRACTOR_VERSION,
@@ -218,7 +218,7 @@ class OllamaExtractor:
             memories=memories,
             usage=tuple(usage),
             warnings=tuple(warnings),
-            repairs=tuple(repairs),
+            repairs=tuple(map(str, repairs)),
             prompt_mismatch=mismatch is not None,
         )
 
