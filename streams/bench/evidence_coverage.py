@@ -15,6 +15,7 @@ from typing import Any
 from processors.dedupe import HashingEmbedder
 from processors.extraction.heuristic import HeuristicExtractor
 from processors.pipeline import TurnProcessor
+from schemas.errors import MemlaneError
 from streams.bench.contract import BenchOptions, BenchReport
 from streams.bench.locomo_eval import LocomoConversation, load_locomo, run_processor
 
@@ -58,7 +59,10 @@ def coverage(conversations: list[LocomoConversation], options: BenchOptions) -> 
 
 
 def run(options: BenchOptions) -> BenchReport:
-    conversations = load_locomo(options.data_path("locomo/locomo_dev5.json"))
+    source = options.data_path("locomo/locomo_dev5.json")
+    if not source.is_file():
+        raise MemlaneError(f"no LoCoMo dev data at {source}: pass --data or set MEMLANE_DATA_DIR")
+    conversations = load_locomo(source)
     rows = [{"conversation": c.sample_id, **_row(coverage([c], options))} for c in conversations]
     overall = coverage(conversations, options)
     summary = {

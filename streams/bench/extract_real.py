@@ -53,7 +53,10 @@ def run_real(options: BenchOptions) -> BenchReport:
     url = options.ollama_url or settings.ollama_url
     extraction = settings.extraction
     model = extraction.fast_model
-    conversations = load_locomo(options.data_path("locomo/locomo_dev5.json"))
+    source = options.data_path("locomo/locomo_dev5.json")
+    if not source.is_file():
+        raise MemlaneError(f"no LoCoMo dev data at {source}: pass --data or set MEMLANE_DATA_DIR")
+    conversations = load_locomo(source)
     windows, _ = run_processor(conversations, TurnProcessor(settings.processors, embedder=HashingEmbedder()))
     chosen = spread(windows, 10 if options.quick else 100)
     evidence = {(c.sample_id, i) for c in conversations for qa in c.qa for i in qa.evidence}
