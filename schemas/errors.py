@@ -89,7 +89,8 @@ class ExtractionError(MemlaneError):
 
     `error_class` is a short stable name (timeout, invalid_json, ...), `retriable` says whether a later
     attempt can succeed without an operator, and `usage` holds a usage record of every LLM call made
-    before it failed (they cost money whatever the outcome).
+    before it failed (they cost money whatever the outcome); `repairs` names the safe repairs its answer
+    needed before it failed (e.g. `low_confidence` after a code fence was removed).
     """
 
     def __init__(self, message: str, *, error_class: str, retriable: bool = True, usage: Sequence[object] = ()) -> None:
@@ -97,6 +98,7 @@ class ExtractionError(MemlaneError):
         self.error_class = error_class
         self.retriable = retriable
         self.usage: tuple[Any, ...] = tuple(usage)
+        self.repairs: tuple[str, ...] = ()
 
 
 class SinkError(MemlaneError):

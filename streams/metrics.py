@@ -60,6 +60,15 @@ LLM_COST = Counter("memlane_llm_cost_usd_total", "Estimated LLM cost in US dolla
 TOKENS_SAVED = Counter(
     "memlane_tokens_saved_total", "Tokens handled locally that a cloud-only pipeline would have paid for"
 )
+EXTRACTION_FAILURES = Counter(
+    "memlane_extraction_failures_total", "Extractions that failed, per model and error class", ["model", "error_class"]
+)
+EXTRACTION_REPAIRS = Counter(
+    "memlane_extraction_repairs_total", "Safe repairs made to model answers, per model and repair", ["model", "repair"]
+)
+PROMPT_MISMATCHES = Counter(
+    "memlane_prompt_token_mismatches_total", "Prompts the server counted far off the estimate", ["model"]
+)
 DLQ_PARKED = Counter("memlane_dlq_parked_total", "Requests parked in the dead-letter topic", ["model", "error_class"])
 FALLBACK = Counter("memlane_fallback_total", "DLQ requests handled by the fallback", ["outcome"])
 CIRCUIT_OPEN = Gauge("memlane_circuit_open", "1 while the extraction circuit breaker is open", ["breaker"])

@@ -197,16 +197,18 @@ class ClaudeExtractor:
         estimate = chars_to_tokens(prompt_chars, self.settings.chars_per_token) + self.settings.claude_max_tokens
         reservation = self.budget.reserve(estimate)
         usage: list[UsageRecord] = []
+        repairs: list[str] = []
         billed = 0
         try:
             message = self._call_with_backoff(request, window, usage)
             billed = sum(record.tokens_in + record.tokens_out for record in usage)
             memories, notes = accept(
-                parse_result(tool_input(message)),
+                parse_result(tool_input(message), repairs),
                 request,
                 min_confidence=self.settings.min_confidence,
                 max_items_per_kind=self.settings.max_items_per_kind,
                 tags=(f"extractor:{EXTRACTOR_NAME}", f"model:{self.settings.claude_model}"),
+                repairs=repairs,
             )
         except ExtractionError as failure:
             if usage and usage[-1].error_class is None:  # the call worked, its answer did not
@@ -223,6 +225,7 @@ class ClaudeExtractor:
             memories=memories,
             usage=tuple(usage),
             warnings=(*governed.warnings, *notes),
+            repairs=tuple(map(str, repairs)),
         )
 
     def _call_with_backoff(self, request: ExtractionRequest, window: str, usage: list[UsageRecord]) -> Message:

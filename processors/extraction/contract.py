@@ -79,6 +79,10 @@ class ExtractionOutcome:
     memories: tuple[Memory, ...]
     usage: tuple[UsageRecord, ...] = ()
     warnings: tuple[str, ...] = ()
+    repairs: tuple[str, ...] = ()
+    """The safe repairs its answer needed (`processors.extraction.repair`), one entry per repair."""
+    prompt_mismatch: bool = False
+    """The server counted prompt tokens far off the estimate (`ExtractionSettings.prompt_mismatch_ratio`)."""
 
 
 @runtime_checkable

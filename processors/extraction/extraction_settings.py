@@ -43,14 +43,35 @@ class ExtractionSettings(BaseModel):
 
     # Ollama call
     temperature: float = Field(default=0.3, ge=0.0, le=2.0)
-    num_ctx: int = Field(default=8192, ge=512)
-    max_output_tokens: int = Field(default=1024, ge=64, description="most tokens a model may answer (num_predict)")
+    num_ctx: int = Field(
+        default=4096, ge=512, description="context sent for a model not in num_ctx_by_model (the server's default)"
+    )
+    num_ctx_by_model: dict[str, int] = Field(
+        default_factory=dict, description="num_ctx per model; a num_ctx other than the loaded one forces a reload"
+    )
+    max_output_tokens: int = Field(default=1536, ge=64, description="most tokens a model may answer (num_predict)")
+    output_tokens_base: int = Field(default=64, ge=16, description="num_predict of an answer's frame (its lists)")
+    output_tokens_per_item: int = Field(
+        default=100, ge=16, description="num_predict per item the answer's grammar allows (text, subject, sources)"
+    )
+    turns_per_answer_item: int = Field(
+        default=4,
+        ge=1,
+        description="window turns per item a list of the answer may hold (grammar maxItems, at least 1)",
+    )
+    prompt_mismatch_ratio: float = Field(
+        default=0.5, gt=0, description="server prompt tokens off the estimate by more than this share: a mismatch"
+    )
     context_share: float = Field(
         default=0.9, gt=0.3, le=1.0, description="share of num_ctx the prompt may use (tokens are estimated)"
     )
     keep_alive: str | None = Field(default=None, description="Ollama keep_alive, e.g. '10m'; server default")
     request_timeout_s: float = Field(default=120.0, gt=0)
-    ollama_parallelism: int = Field(default=2, ge=1, description="concurrent Ollama calls per worker")
+    ollama_parallelism: int = Field(
+        default=1, ge=1, description="concurrent Ollama calls per worker: the server's OLLAMA_NUM_PARALLEL (1)"
+    )
+    busy_attempts: int = Field(default=3, ge=1, description="calls per request while Ollama answers 503 busy")
+    busy_backoff_s: float = Field(default=2.0, ge=0, description="first wait after a 503; doubles per attempt")
     worker_group_id: str = "memlane-extract"
     worker_batch_size: int = Field(default=32, ge=1, description="requests consumed per batch by a worker")
     fallback_group_id: str = "memlane-fallback"
@@ -88,7 +109,7 @@ class ExtractionSettings(BaseModel):
     prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     cloud_equivalent_model: str = "claude-haiku-4-5"
 
-    prompt_version: str = "extract-v1"
+    prompt_version: str = "extract-v2"
 
     @model_validator(mode="after")
     def _check(self) -> ExtractionSettings:
@@ -101,7 +122,24 @@ class ExtractionSettings(BaseModel):
         for model, price in self.prices.items():
             if min(price) < 0:
                 raise ConfigError(f"price of {model} must not be negative, got {price}")
+        for model, num_ctx in self.num_ctx_by_model.items():
+            if num_ctx < 512:
+                raise ConfigError(f"num_ctx of {model} must be >= 512, got {num_ctx}")
         return self
+
+    def num_ctx_of(self, model: str) -> int:
+        """The context window sent with calls to `model`."""
+        return self.num_ctx_by_model.get(model, self.num_ctx)
+
+    def num_predict(self, turns: int) -> int:
+        """The output cap of one answer for a window of `turns` turns: room for every item its grammar allows
+        (four lists of `answer_items`), at most `max_output_tokens`."""
+        items = 4 * self.answer_items(turns)
+        return min(self.max_output_tokens, self.output_tokens_base + self.output_tokens_per_item * items)
+
+    def answer_items(self, turns: int) -> int:
+        """How many items each list of an answer may hold for a window of `turns` turns."""
+        return min(self.max_items_per_kind, max(1, -(-turns // self.turns_per_answer_item)))
 
 
 __all__ = ["DEFAULT_PRICES", "ExtractionSettings", "RoutingRules"]

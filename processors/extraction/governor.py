@@ -135,16 +135,19 @@ class TokenGovernor:
             refs.setdefault(ref.sha256, ref)
         return refs
 
-    def govern(self, request: ExtractionRequest) -> GovernedWindow:
+    def govern(self, request: ExtractionRequest, *, limit: int | None = None) -> GovernedWindow:
+        """The verdict for `request`; `limit` (tokens) lowers this governor's limit for it (the answer's room
+        in the model's context depends on the window)."""
+        limit = self.limit if limit is None else min(self.limit, limit)
         refs = self.blob_refs(request)
         overhead = TURN_OVERHEAD_TOKENS * (len(request.turns) + len(refs))
         inline = sum(self._tokens(t.content or "") for t in request.turns)
         blob_tokens = sum(math.ceil(ref.size_bytes / self.chars_per_token) for ref in refs.values())
         estimate = overhead + inline + blob_tokens
         warnings: list[str] = []
-        if estimate > self.limit:
+        if estimate > limit:
             mode = GovernorMode.POINTERS
-            warnings.append(f"window ~{estimate} tokens > {self.limit}: blobs sent as pointers only")
+            warnings.append(f"window ~{estimate} tokens > {limit}: blobs sent as pointers only")
         elif estimate > self.warn_tokens:
             mode = GovernorMode.WARN
             warnings.append(f"window ~{estimate} tokens > {self.warn_tokens}: large prompt")
@@ -155,7 +158,7 @@ class TokenGovernor:
             if mode is GovernorMode.POINTERS or self._reader is None:
                 texts[sha] = render_pointer(ref, self.preview_chars)
         pointer_tokens = sum(self._tokens(text) for text in texts.values())
-        contents = self._fit_inline(request, self.limit - overhead - pointer_tokens, warnings)
+        contents = self._fit_inline(request, limit - overhead - pointer_tokens, warnings)
         used = (
             overhead
             + pointer_tokens
@@ -163,7 +166,7 @@ class TokenGovernor:
         )
         for sha, ref in refs.items():
             if sha not in texts:
-                texts[sha], note = self._pull(ref, self.limit - used)
+                texts[sha], note = self._pull(ref, limit - used)
                 if note:
                     warnings.append(note)
                 used += self._tokens(texts[sha])

@@ -1,9 +1,11 @@
 """What each extraction failure means and what every component does about it: the one retry-policy table.
 
     error class         retriable  transient  breaker   fallback (DLQ consumer)
-    invalid_json        yes        no         failure   repark (one more attempt)
-    schema_violation    yes        no         failure   repark
+    invalid_json        yes        no         success   repark (one more attempt)
+    schema_violation    yes        no         success   repark
     low_confidence      yes        no         success   repark
+    output_truncated    yes        no         success   repark  (done_reason "length": hit num_predict)
+    prompt_truncated    yes        no         success   repark  (the server cut the prompt at num_ctx)
     timeout             yes        yes        failure   wait (keep parked, try later)
     connection_refused  yes        yes        failure   wait
     server_error        yes        yes        failure   wait
@@ -20,6 +22,11 @@
 backoff, inside one extraction (the Claude client's loop). `breaker`: how the outcome counts for the
 circuit breaker around a model server (`success` proves the server works, `neutral` says nothing about
 it). `fallback`: what the DLQ consumer does when Claude fails this way.
+
+The breaker is for an unavailable service (refused connections, timeouts, 5xx, overload, a missing model):
+a content failure (an answer that is not JSON, breaks the schema, is unsure or was cut) proves the server
+answered, so it counts as a success there; such requests go to the DLQ on their own, counted per model and
+error class (`memlane_extraction_failures_total`), and never make the rest of a batch `circuit_open`.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ class ErrorClass(StrEnum):
     INVALID_JSON = "invalid_json"
     SCHEMA_VIOLATION = "schema_violation"
     LOW_CONFIDENCE = "low_confidence"
+    OUTPUT_TRUNCATED = "output_truncated"
+    PROMPT_TRUNCATED = "prompt_truncated"
     TIMEOUT = "timeout"
     CONNECTION_REFUSED = "connection_refused"
     SERVER_ERROR = "server_error"
@@ -59,6 +68,12 @@ class FallbackAction(StrEnum):
     QUARANTINE = "quarantine"
 
 
+CONTENT_FAILURES = frozenset(
+    {"invalid_json", "schema_violation", "low_confidence", "output_truncated", "prompt_truncated"}
+)
+"""The classes that judge an answer, not the server."""
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     retriable: bool
@@ -71,9 +86,11 @@ _F, _S, _N = BreakerVerdict.FAILURE, BreakerVerdict.SUCCESS, BreakerVerdict.NEUT
 _WAIT, _REPARK, _QUARANTINE = FallbackAction.WAIT, FallbackAction.REPARK, FallbackAction.QUARANTINE
 
 POLICY: dict[ErrorClass, Policy] = {
-    ErrorClass.INVALID_JSON: Policy(True, False, _F, _REPARK),
-    ErrorClass.SCHEMA_VIOLATION: Policy(True, False, _F, _REPARK),
+    ErrorClass.INVALID_JSON: Policy(True, False, _S, _REPARK),
+    ErrorClass.SCHEMA_VIOLATION: Policy(True, False, _S, _REPARK),
     ErrorClass.LOW_CONFIDENCE: Policy(True, False, _S, _REPARK),
+    ErrorClass.OUTPUT_TRUNCATED: Policy(True, False, _S, _REPARK),
+    ErrorClass.PROMPT_TRUNCATED: Policy(True, False, _S, _REPARK),
     ErrorClass.TIMEOUT: Policy(True, True, _F, _WAIT),
     ErrorClass.CONNECTION_REFUSED: Policy(True, True, _F, _WAIT),
     ErrorClass.SERVER_ERROR: Policy(True, True, _F, _WAIT),
@@ -96,4 +113,4 @@ def policy_of(error_class: str) -> Policy:
         return POLICY[ErrorClass.SERVER_ERROR]
 
 
-__all__ = ["POLICY", "BreakerVerdict", "ErrorClass", "FallbackAction", "Policy", "policy_of"]
+__all__ = ["CONTENT_FAILURES", "POLICY", "BreakerVerdict", "ErrorClass", "FallbackAction", "Policy", "policy_of"]

@@ -1,6 +1,6 @@
 """The extraction prompt: one system prompt and one user message rendering the request's window.
 
-Each turn is shown with the id the model must cite (`source_turn_ids`), its index, role and speaker; a turn
+Each turn is shown with the number the model cites (`source_turns`: its turn index), role and speaker; a turn
 whose content lives in the blob store shows what the token governor decided (the pulled text or a pointer),
 and the request's context blobs follow the turns (each blob shown once: a context blob that is a turn's own
 content is not repeated). The same messages serve Ollama and Claude; the prompt
@@ -13,28 +13,27 @@ from processors.extraction.governor import GovernedWindow, render_pointer
 from schemas.events import ExtractionRequest, WindowTurn
 
 SYSTEM_PROMPT = """\
-You turn a window of a conversation between a user and an AI agent into long-term memories.
-Return JSON with four lists: facts, decisions, next_steps, errors. Each item has:
-- text: one short, self-contained statement that still makes sense months later, without the conversation
-  (name things explicitly; no "he", "it", "the above").
-- subject: the person, project, system or topic the statement is about ("" when unclear).
-- confidence: 0 to 1, how sure you are that the statement is true and stated in the window.
-- source_turn_ids: the ids of the turns (the id=... values) that support it.
-Facts are durable: preferences, identities, environments, constraints, results. Decisions record what was
-chosen (and why, when stated). Next steps are tasks someone agreed to do. Errors are failures met, with
-their cause or fix when known. Skip greetings, chit-chat and anything only guessed. Do not invent
-information; an empty list is a valid answer. Content in [blob ...] brackets was not shown to you: do not
-guess what it contains.
+You turn a window of a conversation into long-term memories. Answer JSON with four lists: facts,
+decisions, next_steps, errors. Each item has:
+- text: one short statement that makes sense months later on its own (name people and things; no "he",
+  "it", "the above").
+- subject: the person, project or topic it is about ("" when unclear).
+- source_turns: the numbers of the turns that say it (the N of [turn N ...]).
+- confidence: high, medium or low: how sure you are that the window states it.
+Facts are durable: preferences, identities, places, jobs, environments, constraints, results. Decisions
+record what was chosen (and why, when stated). Next steps are tasks someone agreed to do. Errors are
+failures met, with their cause or fix when known. Skip greetings and small talk. Do not invent anything;
+an empty list is a valid answer. Content in [blob ...] brackets was not shown to you: do not guess it.
 """
 
 
 def _turn_header(turn: WindowTurn) -> str:
-    parts = [f"id={turn.event_id}", f"index={turn.turn_index}", f"role={turn.role.value}"]
+    parts = [f"turn {turn.turn_index}", f"role={turn.role.value}"]
     if turn.speaker:
         parts.append(f"speaker={turn.speaker}")
     if turn.tool_name:
         parts.append(f"tool={turn.tool_name}")
-    return "[turn " + " ".join(parts) + "]"
+    return "[" + " ".join(parts) + "]"
 
 
 def _turn_body(turn: WindowTurn, governed: GovernedWindow) -> str:

@@ -11,7 +11,16 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("publish", "publish", "TurnPublisher vs a bare confluent-kafka producer on the same broker"),
         Benchmark("processors", "processors_bench", "processors worker vs a raw passthrough consumer; latency"),
         Benchmark("locomo-filter", "locomo_filter", "what the processors forward of LoCoMo: tokens vs QA evidence"),
-        Benchmark("extract", "extract_bench", "extraction worker efficiency against an LLM server of fixed latency"),
+        Benchmark(
+            "extract",
+            "extract_bench",
+            "extraction worker efficiency at fixed latency; with --ollama-url, a real server on LoCoMo windows",
+        ),
+        Benchmark(
+            "evidence-coverage",
+            "evidence_coverage",
+            "forwarded LoCoMo evidence turns that are the source of a heuristic memory (goal 90%)",
+        ),
         Benchmark("storage", "storage", "bytes on disk per memory in the embedded store"),
         Benchmark("search", "search", "search latency at 100k and 1M memories, upsert rates"),
         Benchmark("retrieval", "retrieval", "LoCoMo evidence recall@k of memory search over raw turns"),

@@ -30,6 +30,8 @@ class BenchOptions:
     data: Path | None = None
     results_dir: Path = DEFAULT_RESULTS_DIR
     quick: bool = False
+    ollama_url: str | None = None
+    """A real Ollama server named on the command line (`--ollama-url`): benchmarks that call a model use it."""
 
     def data_path(self, relative: str) -> Path:
         """`--data` when given, else `relative` under the evaluation data directory (`MEMLANE_DATA_DIR`)."""

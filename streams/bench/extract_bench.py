@@ -6,6 +6,9 @@ second; the worker (consumer group, batches, bounded concurrency, memories + usa
 offsets committed) achieves some fraction of it: `efficiency`. Worker overhead per request is the
 time a request spends in the worker beyond the model's L (client, validation, batch building,
 produce and commit share), p50/p99.
+
+With `--ollama-url URL --model NAME` it measures that real server instead (`streams.bench.extract_real`:
+schema-valid answers, repairs and DLQ classes per 100 LoCoMo dev windows, seconds per request, tokens/s).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from processors.extraction.ollama_extractor import OllamaExtractor
 from schemas.codec import SingleObjectCodec
 from schemas.events import ExtractionRequest, Role, WindowTurn
 from streams.bench.contract import BenchOptions, BenchReport
+from streams.bench.extract_real import run_real
 from streams.bench.report import median, percentile
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.provision import provision
@@ -179,8 +183,11 @@ def run(options: BenchOptions) -> BenchReport:
     """Measure efficiency for several (L, P); the headline is L=500 ms, P=4 (7B models answer in seconds).
 
     The Ollama-protocol server runs in this process and competes for the GIL with the worker, so the
-    short-latency rows overstate the worker's own overhead; every row is reported.
+    short-latency rows overstate the worker's own overhead; every row is reported. With a real server named
+    (`options.ollama_url`), the real-server benchmark runs instead.
     """
+    if options.ollama_url:
+        return run_real(options)
     quick = options.quick
     configs = [(0.1, 1), (0.1, 4), (0.25, 4), (0.5, 4)] if not quick else [(0.1, 4), (0.5, 4)]
     count = 128 if quick else 256

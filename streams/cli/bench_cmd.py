@@ -1,7 +1,8 @@
 """`memlane bench NAME`: run one benchmark; each prints a table and writes `bench-results/NAME.json`.
 
 Every benchmark follows one contract (`streams.bench.contract`): `BenchOptions` in, `BenchReport` out.
-`--ollama-url` and `--model` point the benchmarks that call a model (extract) at a server of your own.
+`--ollama-url` and `--model` point the benchmarks that call a model at a server of your own: `memlane bench extract
+--ollama-url URL --model NAME` measures that real server over the LoCoMo dev windows (`extract-real.json`).
 """
 
 from __future__ import annotations
@@ -37,5 +38,6 @@ def bench(
         extraction = settings.extraction.model_copy(update={"fast_model": model, "complex_model": model})
         settings = settings.model_copy(update={"extraction": extraction})
     with reported_errors():
-        report = benchmark.run(BenchOptions(settings, data=data, results_dir=results_dir, quick=quick))
+        options = BenchOptions(settings, data=data, results_dir=results_dir, quick=quick, ollama_url=ollama_url)
+        report = benchmark.run(options)
         report.write(results_dir)

@@ -7,7 +7,8 @@ pausing aborts them and never leaks a thread, and writing the outcomes of `strea
 A protocol module subclasses `StubServer` and implements `dispatch(request) -> Outcome` and
 `error_reply(status, message)`. Outcomes marked `gated` are sent inside the parallelism gate of its
 `StubScript`, after the scripted latency, like a model server with a fixed number of slots
-(`OLLAMA_NUM_PARALLEL`).
+(`OLLAMA_NUM_PARALLEL`); with a bounded queue (`gate.max_waiting`, `OLLAMA_MAX_QUEUE`) a call that finds it
+full gets `queue_full_reply()` at once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from streams.testing.replies import Hang, Outcome, Reply, Reset, StubRequest
-from streams.testing.script import StubScript, StubStats
+from streams.testing.script import StubObservations, StubScript, StubStats
 
 log = structlog.get_logger(__name__)
 
@@ -135,11 +136,17 @@ class _Handler(BaseHTTPRequestHandler):
         if not outcome.gated:
             self._emit(outcome, request)
             return
-        with owner.script.gate:
+        gate = owner.script.gate
+        if not gate.acquire():
+            self._emit(owner.queue_full_reply(), request)
+            return
+        try:
             if request.sleep(owner.script.latency):
                 self._emit(outcome, request)
             else:
                 self.close_connection = True
+        finally:
+            gate.release()
 
     def _emit(self, outcome: Outcome, request: StubRequest) -> None:
         owner = self.server.owner
@@ -185,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
 
 
-class StubServer(Generic[KindT]):
+class StubServer(StubObservations, Generic[KindT]):
     """A local HTTP server on 127.0.0.1 with a fixed port once bound; a context manager.
 
     Subclasses implement `dispatch` and `error_reply`. `pause()` closes the listening socket and aborts
@@ -193,6 +200,8 @@ class StubServer(Generic[KindT]):
     """
 
     name = "stub"
+
+    script: StubScript[KindT]
 
     def __init__(self, script: StubScript[KindT], *, port: int = 0) -> None:
         self.script = script
@@ -210,6 +219,10 @@ class StubServer(Generic[KindT]):
     def error_reply(self, status: int, message: str) -> Reply:
         """An error response in the protocol's own shape (override)."""
         raise NotImplementedError
+
+    def queue_full_reply(self) -> Reply:
+        """What a model call gets when `script.gate.max_waiting` calls already wait for a slot."""
+        return self.error_reply(503, "server busy")
 
     @property
     def port(self) -> int:
@@ -273,29 +286,6 @@ class StubServer(Generic[KindT]):
     def fail_next(self, n: int, kind: KindT) -> None:
         """Shortcut for `script.fail_next`."""
         self.script.fail_next(n, kind)
-
-    @property
-    def max_concurrency(self) -> int:
-        """Most requests ever processed at once (inside the parallelism gate)."""
-        return self.script.gate.max_in_flight
-
-    def request_count(self, path: str | None = None) -> int:
-        """Requests received on `path` (every path when None)."""
-        counts = self.stats.requests_by_path()
-        return sum(counts.values()) if path is None else counts.get(path, 0)
-
-    @property
-    def error_count(self) -> int:
-        """Responses sent with a status of 400 or more."""
-        return sum(n for status, n in self.stats.statuses().items() if status >= 400)
-
-    def received(self, path: str | None = None) -> list[Any]:
-        """Decoded JSON bodies of the last 1000 requests (None for bodies that were not JSON)."""
-        return self.stats.bodies(path)
-
-    def reset_stats(self) -> None:
-        self.stats.reset()
-        self.script.gate.reset()
 
     def __enter__(self) -> Self:
         return self.start()

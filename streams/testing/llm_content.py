@@ -42,14 +42,17 @@ def minimal_instance(schema: Mapping[str, Any]) -> Any:
 
 
 def violating_instance(schema: Mapping[str, Any]) -> Any:
-    """A JSON value `schema` rejects: an object missing its first required property, else a wrong type."""
+    """A JSON value `schema` rejects: an object whose first required property has the wrong type, else a
+    wrong type (a wrong type, not a missing property: a reader may safely read a missing list as empty)."""
     node = _resolve(schema, schema)
     kind = _type_of(node)
     required = node.get("required") or []
     if kind == "object" and required:
         doc = _minimal(node, schema, 0)
         if isinstance(doc, dict):
-            doc.pop(required[0], None)
+            properties: Mapping[str, Any] = node.get("properties") or {}
+            first = _type_of(_resolve(properties.get(required[0], {}), schema))
+            doc[required[0]] = ["not", "an", "object"] if first == "object" else {"unexpected": "object"}
             return doc
     if kind == "object":
         return ["not", "an", "object"]

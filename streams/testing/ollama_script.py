@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -17,10 +18,12 @@ from typing import Any, Literal, get_args
 from streams.testing.llm_content import minimal_instance
 from streams.testing.script import StubScript
 
-OllamaFailure = Literal["malformed_json", "http_500", "timeout", "refuse", "schema_violation"]
+OllamaFailure = Literal["malformed_json", "http_500", "busy", "timeout", "refuse", "schema_violation"]
 Responder = Callable[[dict[str, Any]], str]
 
 DEFAULT_TEXT = "This is a reply from the fake Ollama server."
+LOADED_NS = 1_000_000
+"""The `load_duration` a call to a model already loaded reports."""
 
 
 def with_tag(name: str) -> str:
@@ -88,13 +91,29 @@ def default_responder(request: dict[str, Any]) -> str:
 
 
 class OllamaScript(StubScript[OllamaFailure]):
-    """`StubScript` plus the responder and how long a ``timeout`` failure hangs."""
+    """`StubScript` plus the responder, how long a ``timeout`` failure hangs, and model loads: the first call to
+    a model, and a call with another `num_ctx` than the loaded one, wait `load_seconds` (others wait for it)."""
 
     def __init__(self, *, responder: Responder | None, latency: float, parallel: int, hang_seconds: float) -> None:
         super().__init__(get_args(OllamaFailure), latency=latency, parallel=parallel)
         self._content_lock = threading.Lock()
         self._responder: Responder = responder or default_responder
         self.hang_seconds = hang_seconds
+        self.load_seconds = 0.0
+        self.loads = 0
+        self._load_lock = threading.Lock()
+        self._loaded: dict[str, int] = {}
+
+    def load(self, model: str, num_ctx: int) -> int:
+        """Load `model` with `num_ctx` unless it is loaded so; the nanoseconds the load took (`load_duration`)."""
+        with self._load_lock:
+            if self._loaded.get(model) == num_ctx:
+                return LOADED_NS
+            began = time.monotonic()
+            time.sleep(self.load_seconds)
+            self._loaded[model] = num_ctx
+            self.loads += 1
+            return max(LOADED_NS, int((time.monotonic() - began) * 1e9))
 
     @property
     def responder(self) -> Responder:
@@ -110,6 +129,7 @@ class OllamaScript(StubScript[OllamaFailure]):
 __all__ = [
     "DEFAULT_MODELS",
     "DEFAULT_TEXT",
+    "LOADED_NS",
     "FakeModel",
     "OllamaFailure",
     "OllamaScript",

@@ -4,7 +4,8 @@
 `parallel` (how many model calls are processed at once; the rest queue, like `OLLAMA_NUM_PARALLEL`) and
 `fail_next(n, kind)` (the next `n` model calls fail in the named way). `ConcurrencyGate` is the
 counting gate behind `parallel`; it records the most calls ever in flight. `StubStats` counts requests
-by path and responses by status. Everything here is safe to use from several threads.
+by path and responses by status; `StubObservations` is how a test reads them off a server. Everything here is
+safe to use from several threads.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ KindT = TypeVar("KindT", bound=str)
 
 
 class ConcurrencyGate:
-    """At most `limit` holders at once (the limit can change while held); counts the peak."""
+    """At most `limit` holders at once (the limit can change while held); counts the peak. With `max_waiting`,
+    at most that many callers wait for a slot: `acquire` refuses the next one (a full queue)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, max_waiting: int | None = None) -> None:
         self._cond = threading.Condition()
         self._limit = _check_limit(limit)
         self._in_flight = 0
         self._max_in_flight = 0
+        self._waiting = 0
+        self.max_waiting = max_waiting
 
     @property
     def limit(self) -> int:
@@ -53,6 +57,33 @@ class ConcurrencyGate:
         with self._cond:
             self._max_in_flight = self._in_flight
 
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a slot now."""
+        with self._cond:
+            return self._waiting
+
+    def acquire(self) -> bool:
+        """Take a slot, waiting for one; False (at once) when `max_waiting` callers already wait."""
+        with self._cond:
+            if self._in_flight >= self._limit:
+                if self.max_waiting is not None and self._waiting >= self.max_waiting:
+                    return False
+                self._waiting += 1
+                try:
+                    while self._in_flight >= self._limit:
+                        self._cond.wait()
+                finally:
+                    self._waiting -= 1
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify()
+
     def __enter__(self) -> None:
         with self._cond:
             while self._in_flight >= self._limit:
@@ -63,9 +94,7 @@ class ConcurrencyGate:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        with self._cond:
-            self._in_flight -= 1
-            self._cond.notify()
+        self.release()
 
 
 def _check_limit(value: int) -> int:
@@ -181,4 +210,34 @@ class StubStats:
             self._bodies.clear()
 
 
-__all__ = ["ConcurrencyGate", "StubScript", "StubStats"]
+class StubObservations:
+    """What a test reads off a running server: its counters (`stats`) and its parallelism gate (`script.gate`)."""
+
+    stats: StubStats
+    script: StubScript[Any]
+
+    @property
+    def max_concurrency(self) -> int:
+        """Most requests ever processed at once (inside the parallelism gate)."""
+        return self.script.gate.max_in_flight
+
+    def request_count(self, path: str | None = None) -> int:
+        """Requests received on `path` (every path when None)."""
+        counts = self.stats.requests_by_path()
+        return sum(counts.values()) if path is None else counts.get(path, 0)
+
+    @property
+    def error_count(self) -> int:
+        """Responses sent with a status of 400 or more."""
+        return sum(n for status, n in self.stats.statuses().items() if status >= 400)
+
+    def received(self, path: str | None = None) -> list[Any]:
+        """Decoded JSON bodies of the last 1000 requests (None for bodies that were not JSON)."""
+        return self.stats.bodies(path)
+
+    def reset_stats(self) -> None:
+        self.stats.reset()
+        self.script.gate.reset()
+
+
+__all__ = ["ConcurrencyGate", "StubObservations", "StubScript", "StubStats"]

@@ -5,13 +5,14 @@ ones go to quarantine) and adds it; at the checkpoint, `write` extracts the whol
 `ollama_parallelism` calls in flight (match the server's OLLAMA_NUM_PARALLEL) and queues, for every
 request, exactly one of: its MemoryBatch (`memory_delivery`), or its original bytes in the DLQ with
 `memlane.error.*` headers. The loop commits the batch's offsets only after all of it is acknowledged.
-Every LLM call also yields a UsageRecord.
+Every LLM call also yields a UsageRecord. Failures are counted per model and error class, and the repairs
+answers needed per model and repair (`memlane_extraction_failures_total`, `memlane_extraction_repairs_total`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -24,7 +25,7 @@ from streams.kafka.headers import redrive_count
 from streams.kafka.parking import Overflow, dead_letter
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec
-from streams.metrics import EXTRACTIONS
+from streams.metrics import EXTRACTION_FAILURES, EXTRACTION_REPAIRS, EXTRACTIONS, PROMPT_MISMATCHES
 from streams.workers.memory_delivery import deliver_memories, failed_model, publish_usage
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
@@ -38,6 +39,9 @@ SPEC = WorkerSpec(COMPONENT, COMPONENT, ExtractionRequest, lambda topics: topics
 class ExtractionCounts(WorkerCounts):
     extracted: int = 0
     dead_lettered: int = 0
+    repairs: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    """Dead-lettered requests per `model:error_class`."""
 
 
 class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionRequest, ExtractionCounts]):
@@ -74,12 +78,25 @@ class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionReque
             if isinstance(result, ExtractionOutcome):
                 deliver_memories(self.producer, self.ctx, record, result)
                 self.counts.extracted += 1
+                self._observe(result)
             else:
                 self._park(record, result)
+
+    def _observe(self, outcome: ExtractionOutcome) -> None:
+        model = outcome.model or outcome.extractor
+        for repair in outcome.repairs:
+            EXTRACTION_REPAIRS.labels(model=model, repair=repair).inc()
+            self.counts.repairs += 1
+        if outcome.prompt_mismatch:
+            PROMPT_MISMATCHES.labels(model=model).inc()
 
     def _park(self, record: SinkRecord[ExtractionRequest], error: ExtractionError) -> None:
         request = record.value
         usage = usage_of(error)
+        model = failed_model(usage, self.extractor.name)
+        EXTRACTION_FAILURES.labels(model=model, error_class=str(error.error_class)).inc()
+        key = f"{model}:{error.error_class}"
+        self.counts.failures[key] = self.counts.failures.get(key, 0) + 1
         publish_usage(self.producer, self.ctx, request, usage)
         dead_letter(
             self.producer,
@@ -89,7 +106,7 @@ class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionReque
             error_class=str(error.error_class),
             detail=str(error),
             attempts=1 + redrive_count(record.headers),
-            model=failed_model(usage, self.extractor.name),
+            model=model,
             overflow=self.overflow,
         )
         self.counts.dead_lettered += 1

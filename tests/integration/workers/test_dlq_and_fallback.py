@@ -39,14 +39,14 @@ from streams.wiring.workers import run_extract, run_fallback
 FAST, COMPLEX = "qwen2.5:7b-instruct", "qwen2.5:32b-instruct"
 KEY = "sk-test-memlane"
 T0 = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
-TURN_LINE = re.compile(r"^\[turn id=(\S+) index=\d+ role=(\w+)[^\n]*\]\n(.*)$", re.MULTILINE)
+TURN_LINE = re.compile(r"^\[turn (\d+) role=(\w+)[^\n]*\]\n(.*)$", re.MULTILINE)
 
 
 def _facts(body: dict[str, Any]) -> dict[str, Any]:
     user = next(m for m in body["messages"] if m["role"] == "user")["content"]
     facts = [
-        {"text": f"The user said: {text.strip()}", "subject": "user", "confidence": 0.92, "source_turn_ids": [eid]}
-        for eid, role, text in TURN_LINE.findall(user)
+        {"text": f"The user said: {text.strip()}", "subject": "user", "source_turns": [int(n)], "confidence": "high"}
+        for n, role, text in TURN_LINE.findall(user)
         if role == "user"
     ]
     return {"facts": facts, "decisions": [], "next_steps": [], "errors": []}

@@ -24,7 +24,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ollama_server() -> Iterator[FakeOllamaServer]:
-    with FakeOllamaServer([FAST, COMPLEX], responder=ollama_responder(), hang_seconds=5.0) as server:
+    with FakeOllamaServer([FAST, COMPLEX], responder=ollama_responder(), parallel=4, hang_seconds=5.0) as server:
         yield server
 
 

@@ -15,7 +15,7 @@ COMPLEX = "qwen2.5:32b-instruct"
 API_KEY = "test-key"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
-_TURN_HEADER = re.compile(r"^\[turn id=(\S+) index=\d+ role=(\w+)", re.MULTILINE)
+_TURN_HEADER = re.compile(r"^\[turn (\d+) role=(\w+)", re.MULTILINE)
 
 
 class FakeClock:
@@ -85,28 +85,22 @@ def simple_request(**overrides: Any) -> ExtractionRequest:
     return request_of(turns, **overrides)
 
 
-def window_turns(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """(event id, role) of each turn rendered in the user message of a chat / messages request."""
+def window_turns(body: dict[str, Any]) -> list[tuple[int, str]]:
+    """(turn number, role) of each turn rendered in the user message of a chat / messages request."""
     user = next(m for m in body["messages"] if m["role"] == "user")
-    found: list[tuple[str, str]] = _TURN_HEADER.findall(user["content"])
-    return found
+    return [(int(number), role) for number, role in _TURN_HEADER.findall(user["content"])]
 
 
-def window_result(body: dict[str, Any], confidence: float = 0.9) -> dict[str, Any]:
+def window_result(body: dict[str, Any], confidence: str = "high") -> dict[str, Any]:
     """A valid extraction result for the request `body`: one fact per user turn of its window."""
     facts = [
-        {
-            "text": f"Fact from {event_id}",
-            "subject": "user",
-            "confidence": confidence,
-            "source_turn_ids": [event_id],
-        }
-        for event_id, role in window_turns(body)
+        {"text": f"Fact from turn {number}", "subject": "user", "source_turns": [number], "confidence": confidence}
+        for number, role in window_turns(body)
         if role == "user"
     ]
     return {"facts": facts, "decisions": [], "next_steps": [], "errors": []}
 
 
-def ollama_responder(confidence: float = 0.9) -> Callable[[dict[str, Any]], str]:
+def ollama_responder(confidence: str = "high") -> Callable[[dict[str, Any]], str]:
     """A fake-Ollama responder answering `window_result` as JSON text."""
     return lambda body: json.dumps(window_result(body, confidence))

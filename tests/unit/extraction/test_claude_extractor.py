@@ -64,7 +64,7 @@ def test_tool_use_round_trip(anthropic_server: FakeAnthropicServer, settings: Ex
 
     assert (outcome.extractor, outcome.model) == ("claude", "claude-sonnet-4-6")
     [memory] = outcome.memories
-    assert (memory.kind, memory.text, memory.source_turn_ids) == (MemoryKind.FACT, "Fact from evt-0", ("evt-0",))
+    assert (memory.kind, memory.text, memory.source_turn_ids) == (MemoryKind.FACT, "Fact from turn 0", ("evt-0",))
     assert "extractor:claude" in memory.tags
 
     [body] = anthropic_server.received(MESSAGES)
@@ -196,7 +196,7 @@ def test_tool_input_violating_the_schema(anthropic_server: FakeAnthropicServer, 
 
 
 def test_low_confidence_from_claude(anthropic_server: FakeAnthropicServer, settings: ExtractionSettings) -> None:
-    anthropic_server.script.tool_responder = lambda body: window_result(body, confidence=0.3)
+    anthropic_server.script.tool_responder = lambda body: window_result(body, confidence="low")
     assert failure_of(make(anthropic_server, settings), simple_request()).error_class == "low_confidence"
 
 

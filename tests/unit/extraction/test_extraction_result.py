@@ -16,11 +16,11 @@ from schemas.events import MemoryKind
 
 def item(
     text: str = "Uses Postgres 16",
-    confidence: float = 0.9,
-    sources: tuple[str, ...] = ("evt-0",),
+    confidence: str | float = "high",
+    sources: tuple[int, ...] = (0,),
     subject: str = "user",
 ) -> dict[str, Any]:
-    return {"text": text, "subject": subject, "confidence": confidence, "source_turn_ids": list(sources)}
+    return {"text": text, "subject": subject, "source_turns": list(sources), "confidence": confidence}
 
 
 def doc(**lists: list[dict[str, Any]]) -> dict[str, Any]:
@@ -34,10 +34,22 @@ def test_schema_is_self_contained_and_strict() -> None:
     assert schema["type"] == "object"
     assert set(schema["required"]) == {"facts", "decisions", "next_steps", "errors"}
     entry = schema["properties"]["facts"]["items"]
-    assert set(entry["required"]) == {"text", "subject", "confidence", "source_turn_ids"}
-    assert entry["properties"]["confidence"]["maximum"] == 1.0
+    assert list(entry["properties"]) == ["text", "subject", "source_turns", "confidence"]  # the answer's order
+    assert set(entry["required"]) == {"text", "subject", "source_turns", "confidence"}
+    assert entry["properties"]["confidence"]["enum"] == ["high", "medium", "low"]
+    assert entry["properties"]["text"]["maxLength"] == 200
     assert schema["additionalProperties"] is False
     assert result_json_schema() is not result_json_schema()  # callers may not corrupt the cached copy
+
+
+def test_schema_for_a_request_bounds_what_a_grammar_can_enforce() -> None:
+    """Only constraints a JSON-schema grammar enforces: an enum, lengths, integer bounds of the window's turns."""
+    request = simple_request()
+    schema = result_json_schema(request, max_items=2)
+    facts = schema["properties"]["facts"]
+    assert facts["maxItems"] == 2
+    assert facts["items"]["properties"]["source_turns"]["items"] == {"type": "integer", "minimum": 0, "maximum": 1}
+    assert "minimum" not in facts["items"]["properties"]["confidence"]
 
 
 def test_parse_accepts_text_and_objects() -> None:
@@ -52,8 +64,8 @@ def test_parse_accepts_text_and_objects() -> None:
     [
         ('{"facts": [', "invalid_json"),
         ("not json at all", "invalid_json"),
-        (json.dumps(doc(facts=[item(confidence=1.5)])), "schema_violation"),
-        (json.dumps({"facts": []}), "schema_violation"),
+        (json.dumps(doc(facts=[item(confidence="certain")])), "schema_violation"),
+        (json.dumps(doc(facts=[item(sources=("evt-0",))])), "schema_violation"),  # type: ignore[arg-type]
         (json.dumps(doc(facts=[item(text="   ")])), "schema_violation"),
         (json.dumps(doc(extra=[])), "schema_violation"),
         ("[]", "schema_violation"),
@@ -69,7 +81,7 @@ def test_accept_fails_low_mean_confidence_and_drops_weak_items() -> None:
     request = simple_request()
     with pytest.raises(ExtractionError) as info:
         accept(
-            parse_result(doc(facts=[item(confidence=0.6), item("b", 0.7)])),
+            parse_result(doc(facts=[item(confidence="low"), item("b", "medium")])),
             request,
             min_confidence=0.7,
             max_items_per_kind=20,
@@ -77,12 +89,12 @@ def test_accept_fails_low_mean_confidence_and_drops_weak_items() -> None:
     assert info.value.error_class == "low_confidence"
 
     memories, warnings = accept(
-        parse_result(doc(facts=[item(confidence=0.95), item("weak", 0.6)])),
+        parse_result(doc(facts=[item(confidence="high"), item("Runs on Debian", "high"), item("weak", "low")])),
         request,
         min_confidence=0.7,
         max_items_per_kind=20,
     )
-    assert [m.text for m in memories] == ["Uses Postgres 16"]
+    assert [(m.text, m.confidence) for m in memories] == [("Uses Postgres 16", 0.9), ("Runs on Debian", 0.9)]
     assert warnings == ("dropped 1 facts below 0.70",)
 
 
@@ -94,20 +106,39 @@ def test_accept_caps_items_per_kind_and_empty_results_pass() -> None:
     assert accept(parse_result(doc()), request, min_confidence=0.7, max_items_per_kind=3) == ((), ())
 
 
-def test_memories_map_turn_indexes_drop_unknown_ids_and_merge_duplicates() -> None:
+def test_memories_cite_their_turns_drop_unknown_numbers_and_merge_duplicates() -> None:
     request = simple_request()
+    repairs: list[str] = []
     result = parse_result(
         doc(
-            facts=[item("Dark mode", 0.8, ("1", "evt-0", "ghost")), item("dark  mode.", 0.9, ("#0",), subject="")],
-            decisions=[item("Dark mode", 0.9, ())],
+            facts=[item("Dark mode", "medium", (1, 0, 7)), item("dark  mode.", "high", (0,), subject="")],
+            decisions=[item("Dark mode", "high", ())],
         )
     )
-    fact, decision = to_memories(result, request, tags=("t",))
+    fact, decision = to_memories(result, request, tags=("t",), repairs=repairs)
     assert fact.text == "dark  mode." and fact.confidence == 0.9 and fact.subject is None
-    assert fact.source_turn_ids == ("evt-0",)
+    assert (fact.source_turn_ids, fact.source_turn_indexes) == (("evt-0",), (0,))
+    assert repairs == ["invalid_turn_index"]  # turn 7 is not in the window (counted when the duplicate was mapped)
     assert decision.kind is MemoryKind.DECISION and decision.priority == 0.9
     assert decision.event_time == max(t.event_time for t in request.turns)
     assert fact.memory_id != decision.memory_id
+
+
+def test_memories_belong_to_the_speakers_of_their_source_turns() -> None:
+    from extraction_support import request_of, turn
+
+    from schemas.events import Role
+
+    maya, tomas = turn(0, "I moved to Lisbon in May.", speaker="Maya"), turn(1, "I work in Porto.", speaker="Tomas")
+    request = request_of(
+        [maya.model_copy(update={"user_id": "maya"}), tomas.model_copy(update={"user_id": "tomas"})],
+        user_id="maya",
+    )
+    both = doc(facts=[item("Maya moved to Lisbon", sources=(0,)), item("Tomas works in Porto", sources=(1,))])
+    lisbon, porto = to_memories(parse_result(both), request)
+    assert (lisbon.user_id, lisbon.source_turn_indexes) == ("maya", (0,))
+    assert (porto.user_id, porto.user_ids, porto.source_turn_indexes) == ("tomas", ("tomas",), (1,))
+    assert Role.USER is request.turns[1].role
 
 
 def test_ids_are_deterministic_and_scoped() -> None:

@@ -18,7 +18,7 @@ from streams.testing.fake_ollama import FakeOllamaServer
 def test_defaults_match_the_issue() -> None:
     s = ExtractionSettings()
     assert (s.fast_model, s.complex_model) == ("qwen2.5:7b-instruct", "qwen2.5:32b-instruct")
-    assert (s.temperature, s.num_ctx, s.ollama_parallelism, s.min_confidence) == (0.3, 8192, 2, 0.7)
+    assert (s.temperature, s.num_ctx, s.ollama_parallelism, s.min_confidence) == (0.3, 4096, 1, 0.7)
     assert (s.breaker_failure_threshold, s.breaker_cooldown_s) == (5, 300.0)
     assert (s.governor_warn_tokens, s.governor_pointer_tokens) == (20_000, 40_000)
     assert s.claude_model == "claude-sonnet-4-6"
@@ -31,6 +31,16 @@ def test_nested_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings().extraction
     assert s.fast_model == "llama3.2:3b" and s.routing.min_speakers == 4
     assert s.prices == {"my-model": (1.5, 2.5)}
+
+
+def test_num_ctx_and_the_output_cap_per_model_and_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMLANE_EXTRACTION__NUM_CTX_BY_MODEL", '{"qwen2.5:32b-instruct": 16384}')
+    s = Settings().extraction
+    assert (s.num_ctx_of("qwen2.5:32b-instruct"), s.num_ctx_of("qwen2.5:7b-instruct")) == (16384, 4096)
+    assert [s.answer_items(turns) for turns in (1, 4, 5, 12, 200)] == [1, 1, 2, 3, 20]
+    assert s.num_predict(1) == 64 + 100 * 4 and s.num_predict(200) == s.max_output_tokens == 1536
+    with pytest.raises(ConfigError):
+        ExtractionSettings(num_ctx_by_model={"tiny": 100})
 
 
 def test_inconsistent_thresholds_are_config_errors() -> None:

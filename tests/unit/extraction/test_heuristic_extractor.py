@@ -97,6 +97,20 @@ def test_a_memory_names_who_said_it_but_its_id_does_not_depend_on_the_display_na
     assert memory.memory_id == again.memory_id == memory_id("acme", "u-1", "fact", pixel)
 
 
+def test_caps_items_per_kind_per_turn_not_per_window() -> None:
+    turns = [turn(i, f"We will ship feature number {i} soon.") for i in range(10)]
+    assert len(HeuristicExtractor(max_items_per_kind=3).extract(request_of(turns)).memories) == 10
+    chatty = " ".join(f"We will ship feature number {i} soon." for i in range(10))
+    assert len(HeuristicExtractor(max_items_per_kind=3).extract(request_of([turn(0, chatty)])).memories) == 3
+
+
+def test_a_long_window_keeps_a_fact_for_every_informative_sentence() -> None:
+    facts = [turn(i, f"I moved to city number {i} in May for my new job.") for i in range(30)]
+    decision = turn(30, "We decided to go with Parquet for the raw readings.")
+    memories = HeuristicExtractor().extract(request_of([*facts, decision])).memories
+    assert {m.source_turn_indexes for m in memories} == {(i,) for i in range(31)}
+
+
 def test_short_acknowledgements_are_not_memories() -> None:
     from processors.extraction.heuristic import sentences
 

@@ -91,19 +91,20 @@ def test_happy_path_produces_validated_memories_with_usage(
     assert outcome.prompt_version == settings.prompt_version
     [memory] = outcome.memories
     assert memory.kind is MemoryKind.FACT
-    assert memory.text == "Fact from evt-0"
-    assert memory.source_turn_ids == ("evt-0",)
-    assert memory.memory_id == memory_id("acme", "u-1", "fact", "Fact from evt-0")
+    assert memory.text == "Fact from turn 0"
+    assert (memory.source_turn_ids, memory.source_turn_indexes) == (("evt-0",), (0,))
+    assert memory.memory_id == memory_id("acme", "u-1", "fact", "Fact from turn 0")
     assert memory.event_time == request.turns[0].event_time
     assert "extractor:ollama" in memory.tags
 
     [body] = ollama_server.received(CHAT)
-    assert body["format"] == result_json_schema()
-    assert {k: body["options"][k] for k in ("temperature", "num_ctx")} == {"temperature": 0.3, "num_ctx": 8192}
+    assert body["format"] == result_json_schema(request, max_items=1)
+    assert {k: body["options"][k] for k in ("temperature", "num_ctx")} == {"temperature": 0.3, "num_ctx": 4096}
+    assert body["options"]["num_predict"] == settings.num_predict(2) == 464
     assert isinstance(body["options"]["seed"], int)
     assert body["stream"] is False
     assert body["messages"][0]["role"] == "system"
-    assert "[turn id=evt-0 index=0 role=user]" in body["messages"][1]["content"]
+    assert "[turn 0 role=user]" in body["messages"][1]["content"]
 
     [usage] = outcome.usage
     prompt_tokens = sum(count_tokens(m["content"]) for m in body["messages"])
@@ -137,7 +138,7 @@ def test_batch_carries_lineage_and_deterministic_ids(
 
     assert first.batch_id == second.batch_id == batch_id("req-1", "ollama")
     assert [m.memory_id for m in first.memories] == [m.memory_id for m in second.memories]
-    assert (first.extractor, first.model, first.prompt_version) == ("ollama", FAST, "extract-v1")
+    assert (first.extractor, first.model, first.prompt_version) == ("ollama", FAST, settings.prompt_version)
     lineage = first.lineage
     assert (lineage.source_topic, lineage.source_partition, lineage.source_offset) == (source.topic, 3, 42)
     assert (lineage.first_turn_index, lineage.last_turn_index, lineage.turn_offsets) == (0, 1, (10, 11))
@@ -199,13 +200,14 @@ def test_items_below_min_confidence_are_dropped_when_the_mean_passes(
     ollama_server: FakeOllamaServer, settings: ExtractionSettings
 ) -> None:
     def responder(body: dict[str, Any]) -> str:
-        item = {"subject": "user", "source_turn_ids": ["evt-0"]}
-        facts = [item | {"text": "Sure thing", "confidence": 0.95}, item | {"text": "Maybe", "confidence": 0.6}]
+        item = {"subject": "user", "source_turns": [0]}
+        sure = [item | {"text": f"Sure thing {n}", "confidence": "high"} for n in range(2)]
+        facts = [*sure, item | {"text": "Maybe", "confidence": "low"}]
         return json.dumps({"facts": facts, "decisions": [], "next_steps": [], "errors": []})
 
     ollama_server.script.responder = responder
     outcome = make(ollama_server, settings).extract(simple_request())
-    assert [m.text for m in outcome.memories] == ["Sure thing"]
+    assert [m.text for m in outcome.memories] == ["Sure thing 0", "Sure thing 1"]
     assert any("dropped 1 facts" in w for w in outcome.warnings)
 
 
@@ -288,10 +290,10 @@ def test_parallel_extraction_keeps_to_the_configured_parallelism(
 ) -> None:
     ollama_server.script.latency = 0.15
     requests = [simple_request(request_id=f"req-{i}") for i in range(6)]
-    results = extract_all(make(ollama_server, settings), requests, parallelism=settings.ollama_parallelism)
+    results = extract_all(make(ollama_server, settings), requests, parallelism=2)
     outcomes = [r for r in results if isinstance(r, ExtractionOutcome)]
     assert [o.usage[0].request_id for o in outcomes] == [f"req-{i}" for i in range(6)]
-    assert ollama_server.max_concurrency == settings.ollama_parallelism == 2
+    assert ollama_server.max_concurrency == 2
 
 
 def test_blob_content_is_pulled_into_the_prompt(

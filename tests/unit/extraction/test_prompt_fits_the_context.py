@@ -44,9 +44,10 @@ def test_offloaded_outputs_are_shown_once_and_the_prompt_fits(
             turns.append(turn(index, None, role=Role.TOOL, content_ref=ref))
             refs.append(ref)
         request = request_of(turns, context_refs=tuple(refs))
-        governor = TokenGovernor.from_settings(settings, blobs, max_prompt_tokens=prompt_budget(settings))
+        budget = prompt_budget(settings, turns=len(turns))
+        governor = TokenGovernor.from_settings(settings, blobs, max_prompt_tokens=budget)
         messages = build_messages(request, governor.govern(request))
-    assert _prompt_tokens(messages, settings) + settings.max_output_tokens <= num_ctx
+    assert _prompt_tokens(messages, settings) + settings.num_predict(len(turns)) <= num_ctx
     window = messages[1]["content"]
     for ref in refs:
         assert window.count(ref.sha256) <= 1, "a turn's blob is not shown again as a context blob"
@@ -58,9 +59,10 @@ def test_inline_outputs_are_cut_to_fit_and_the_cut_is_marked(tool_outputs: list[
     turns = [turn(i, text, role=Role.TOOL) for i, text in enumerate(tool_outputs[:6])]
     turns.append(turn(6, "The failing test is test_datetime_field in tests/test_fields.py."))
     request = request_of(turns)
-    governed = TokenGovernor.from_settings(settings, None, max_prompt_tokens=prompt_budget(settings)).govern(request)
+    governor = TokenGovernor.from_settings(settings, None)
+    governed = governor.govern(request, limit=prompt_budget(settings, turns=len(turns)))
     messages = build_messages(request, governed)
-    assert _prompt_tokens(messages, settings) + settings.max_output_tokens <= num_ctx
+    assert _prompt_tokens(messages, settings) + settings.num_predict(len(turns)) <= num_ctx
     assert governed.contents and "more characters not shown" in messages[1]["content"]
     assert "The failing test is test_datetime_field" in messages[1]["content"], "short turns stay whole"
     assert messages[0]["content"] == SYSTEM_PROMPT

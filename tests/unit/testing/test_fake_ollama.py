@@ -16,6 +16,7 @@ import pydantic
 import pytest
 
 from streams.testing.fake_ollama import FakeModel, FakeOllamaServer
+from streams.testing.ollama_rules import model_not_found
 
 MODEL = "llama3.2:3b"
 
@@ -40,7 +41,7 @@ def _server_threads() -> list[threading.Thread]:
 
 @pytest.fixture
 def server() -> Iterator[FakeOllamaServer]:
-    with FakeOllamaServer() as srv:
+    with FakeOllamaServer(parallel=4) as srv:
         yield srv
     assert _server_threads() == []
 
@@ -154,7 +155,7 @@ def test_embed_is_deterministic_and_unit_length(client: ollama.Client) -> None:
 
 def test_version_and_root(server: FakeOllamaServer) -> None:
     # The ollama client has no version() call; it is plain httpx underneath.
-    assert httpx.get(f"{server.url}/api/version").json() == {"version": "0.12.6"}
+    assert httpx.get(f"{server.url}/api/version").json() == {"version": "0.17.4"}
     assert httpx.get(server.url).text == "Ollama is running"
 
 
@@ -163,7 +164,7 @@ def test_unknown_model_is_a_404_response_error(client: ollama.Client) -> None:
         client.chat(model="mistral", messages=[{"role": "user", "content": "hi"}])
 
     assert caught.value.status_code == 404
-    assert caught.value.error == 'model "mistral" not found, try pulling it first'
+    assert caught.value.error == model_not_found("mistral") == "model 'mistral' not found"
 
 
 def test_embedding_model_cannot_chat(client: ollama.Client) -> None:
