@@ -59,8 +59,29 @@ class SinkSettings(BaseModel):
     full_scan_threshold_kb: int = Field(default=10_000, ge=0)
     indexing_threshold_kb: int = Field(default=20_000, ge=0, description="segment size that gets HNSW")
     upsert_batch_size: int = Field(default=256, ge=1)
+    # --- ranking (sinks/memory_store/fusion.py, temporal.py); chosen on LoCoMo conv-26 + conv-30 only ----------
+    fusion: Literal["zscore", "dbsf", "rrf"] = "zscore"
+    """How the fused modes combine their rankings: `zscore` (each source's scores standardised, then a weighted
+    sum), `dbsf` (the engine's distribution-based score fusion, mean +- 3 sd scaled to [0, 1]; weighted like
+    zscore) or `rrf` (weighted reciprocal rank fusion, `rrf_k`)."""
+    hybrid_weights: tuple[float, float] = (1.0, 2.0)
+    """Weights of the dense and the BM25 ranking in `hybrid` search."""
+    multivector_weights: tuple[float, float] = (1.0, 0.5)
+    """Weights of the dense and the tag-vector ranking in `multivector` search."""
+    session_boost: float = Field(default=0.2, ge=0.0)
+    """Fused modes: each candidate gains this times the best fused score of its batch (the request window,
+    or session, it came from) among the top `session_boost_top` candidates."""
+    session_boost_top: int = Field(default=20, ge=1)
     rrf_k: int = Field(default=60, ge=1, description="reciprocal rank fusion constant")
     prefetch_factor: int = Field(default=4, ge=1, description="candidates per fused source = limit x this")
+    lexical_context_chars: int = Field(default=1200, ge=0)
+    """Most characters of a memory's `context` (the turns before its source turns) its BM25 field keeps."""
+    temporal: Literal["boost", "filter", "off"] = "boost"
+    """Time named in a query ("last May", "two weeks ago", "in 2023"): boost memories whose event time lies in
+    it, keep only those (`filter`), or ignore it."""
+    temporal_boost: float = Field(default=0.5, ge=0.0, description="added to the fused score (z units)")
+    temporal_before_days: float = Field(default=3.0, ge=0.0, description="span widened before its start")
+    temporal_after_days: float = Field(default=31.0, ge=0.0, description="and after its end (talked of later)")
     search_threads: int | None = Field(default=None, ge=1, description="edge search pool; None = per CPU")
     edge_wal: bool = False
     """Write-ahead log of the embedded shard. Off by default: the memories topic is our log (a sink

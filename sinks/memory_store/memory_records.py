@@ -16,7 +16,9 @@ from schemas.events import Lineage, MemoryKind
 
 
 class SearchMode(StrEnum):
-    """How `MemoryStore.search` ranks: dense only, dense + BM25, or dense + tag vector (both RRF-fused)."""
+    """How `MemoryStore.search` ranks: dense only, dense + BM25 (the default), or dense + tag vector.
+
+    The two fused modes combine their rankings as `SinkSettings.fusion` says (z-score fusion by default)."""
 
     DENSE = "dense"
     HYBRID = "hybrid"
@@ -116,7 +118,7 @@ class MemoryRecord:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """A memory and its score: cosine similarity for dense search, the fused RRF score otherwise."""
+    """A memory and its score: cosine similarity for dense search, the fused score otherwise."""
 
     score: float
     record: MemoryRecord

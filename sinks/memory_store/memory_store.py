@@ -3,7 +3,9 @@
     upsert(batch)    embed, then per memory: replay -> no-op; near-duplicate of the same user's memory
                      (similarity >= `dedupe_update_threshold`) -> update that memory, keeping its
                      history; otherwise a new point whose id is the memory id. Safe to replay.
-    search(...)      dense, hybrid (dense + BM25) or multivector (dense + tags), always in one tenant
+    search(...)      hybrid (dense + BM25 over text and context, the default), dense, or multivector
+                     (dense + tags), always in one tenant; fused modes fuse scores (`fusion.py`) and
+                     boost by session and by the time a query names (`temporal.py`)
     get(...)         one memory with lineage and version history, by any memory id merged into it
     nearest(...)     the user's memories nearest a vector (what the processors' dedupe consults)
 
@@ -17,6 +19,8 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -31,6 +35,7 @@ from .memory_records import MemoryRecord, SearchFilters, SearchHit, SearchMode, 
 from .payload import memory_id_of, merged_payload, new_payload, owner, point_id, scoped_point_id
 from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
 from .query import tenant_conditions as _conditions
+from .ranking import fused_top, query_span
 from .tags import TagProfiler, tag_text, tag_vector
 
 
@@ -42,6 +47,7 @@ class MemoryStore(ABC):
         self.settings = settings or SinkSettings()
         self._write_lock = threading.RLock()
         self._profiler: TagProfiler | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     # --- backend primitives -------------------------------------------------------------------
     @abstractmethod
@@ -54,8 +60,12 @@ class MemoryStore(ABC):
     def _scroll(self, conditions: Sequence[Condition], limit: int) -> list[Found]: ...
 
     @abstractmethod
-    def _query(self, conditions: Sequence[Condition], sources: Sequence[Source], limit: int) -> list[Found]:
-        """One source: its ranking. Several: each prefetched and fused with reciprocal rank fusion."""
+    def _query(self, conditions: Sequence[Condition], source: Source, limit: int) -> list[Found]:
+        """The `limit` best points of `source`'s ranking among those matching `conditions`, with payloads."""
+
+    @abstractmethod
+    def _set_payload(self, point: str, payload: dict[str, object]) -> None:
+        """Set (add or replace) the given payload fields of one point."""
 
     @abstractmethod
     def _scroll_page(
@@ -100,12 +110,19 @@ class MemoryStore(ABC):
                 target = self._duplicate_of(batch.tenant_id, owner(batch, memory), vector, pending)
                 if target is None:
                     pid = point_ids[memory.memory_id]
-                    payload = new_payload(batch, memory, tags, pid)
+                    payload = new_payload(batch, memory, tags, pid, context_chars=self.settings.lexical_context_chars)
                     report.inserted.append(memory.memory_id)
                 else:
                     pid, existing = target
                     payload = merged_payload(
-                        pid, existing, batch, memory, tags=tags, now=utc_now(), max_history=self.settings.max_history
+                        pid,
+                        existing,
+                        batch,
+                        memory,
+                        tags=tags,
+                        now=utc_now(),
+                        max_history=self.settings.max_history,
+                        context_chars=self.settings.lexical_context_chars,
                     )
                     report.updated[memory.memory_id] = memory_id_of(pid, existing)
                 pending[pid] = PointData(pid, vector.tolist(), tag_vector(payload["tags"]), payload)
@@ -161,7 +178,7 @@ class MemoryStore(ABC):
                 best = (score, pid)
         conditions = _conditions(tenant_id, SearchFilters(user_id=user_id))
         source = Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=threshold)
-        for found in self._query(conditions, [source], 1):
+        for found in self._query(conditions, source, 1):
             if best is None or found.score > best[0]:
                 return found.id, dict(pending[found.id].payload if found.id in pending else found.payload)
         return (best[1], dict(pending[best[1]].payload)) if best else None
@@ -175,12 +192,15 @@ class MemoryStore(ABC):
         *,
         limit: int = 10,
         min_score: float | None = None,
-        mode: SearchMode | str = SearchMode.DENSE,
+        mode: SearchMode | str = SearchMode.HYBRID,
+        now: datetime | None = None,
     ) -> list[SearchHit]:
         """Memories of `tenant_id` matching `query` and `filters`, best first.
 
-        `min_score` bounds the cosine similarity of the dense ranking; in the fused modes the BM25 or
-        tag ranking may still contribute hits, and `SearchHit.score` is the fused RRF score.
+        `min_score` bounds the cosine similarity of every hit (in the fused modes, hits the dense ranking
+        did not find are then left out); `SearchHit.score` is the fused score there (`settings.fusion`).
+        `now` is the time relative expressions in the query ("two weeks ago") are read against (default:
+        the time of the call).
         """
         if not query.strip():
             raise SearchError("empty search query")
@@ -191,15 +211,39 @@ class MemoryStore(ABC):
         except ValueError as exc:
             raise SearchError(f"unknown search mode {mode!r}; use one of {[m.value for m in SearchMode]}") from exc
         conditions = self._tenant_conditions(tenant_id, filters)
+        s = self.settings
+        span = query_span(query, now or utc_now(), s, conditions)
+        keyword = None
+        if mode is SearchMode.HYBRID:  # BM25 needs no vector: run it while the query is embedded
+            keyword = self._pool().submit(
+                self._query, conditions, Source(TEXT_FIELD, text=query), limit * s.prefetch_factor
+            )
         vector = self.embedder.embed_one(query)
-        sources = [Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=min_score)]
-        if mode is SearchMode.HYBRID:
-            sources.append(Source(TEXT_FIELD, text=query))
-        elif mode is SearchMode.MULTIVECTOR:
+        dense = Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=min_score)
+        if mode is SearchMode.DENSE:
+            return self._hits(tenant_id, self._query(conditions, dense, limit))
+        lists = [self._query(conditions, dense, limit * s.prefetch_factor)]
+        if keyword is not None:
+            lists.append(keyword.result())
+            weights = s.hybrid_weights
+        else:
             if self._profiler is None:
                 self._profiler = TagProfiler(self.embedder)
-            sources.append(Source(TAGS_VECTOR, dense=self._profiler.profile(query, vector)))
-        return self._hits(tenant_id, self._query(conditions, sources, limit))
+            tags = Source(TAGS_VECTOR, dense=self._profiler.profile(query, vector))
+            lists.append(self._query(conditions, tags, limit * s.prefetch_factor))
+            weights = s.multivector_weights
+        fused = fused_top(lists, weights, limit, s, span, dense_only=min_score is not None)
+        return self._hits(tenant_id, fused)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memlane-bm25")
+        return self._executor
+
+    def _stop_pool(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     def nearest(
         self, tenant_id: str, user_id: str, vector: Sequence[float] | FloatMatrix, limit: int = 5
@@ -209,7 +253,7 @@ class MemoryStore(ABC):
         if dense.shape[0] != self.embedder.dim:
             raise SearchError(f"vector has {dense.shape[0]} dims, the store's embedder {self.embedder.dim}")
         conditions = self._tenant_conditions(tenant_id, SearchFilters(user_id=user_id))
-        return self._hits(tenant_id, self._query(conditions, [Source(TEXT_VECTOR, dense=dense.tolist())], limit))
+        return self._hits(tenant_id, self._query(conditions, Source(TEXT_VECTOR, dense=dense.tolist()), limit))
 
     def get(self, tenant_id: str, memory_id: str) -> MemoryRecord | None:
         """The memory `memory_id` (or the memory it was merged into) of `tenant_id`, or None."""
