@@ -138,12 +138,15 @@ class EdgeMemoryStore(MemoryStore):
 
     def _scoring(self, source: Source, conditions: Sequence[Condition]) -> tuple[Any, Any]:
         qe = self._qe
-        if source.text is not None:  # BM25 with IDF over the tenant (the first condition)
-            idf = qe.IdfParams(corpus=self._filter(conditions[:1]))
+        if source.text is not None:  # BM25, IDF over the tenant (the first condition) or the query's filter
+            corpus = conditions if self.settings.bm25_idf == "filter" else conditions[:1]
+            idf = qe.IdfParams(corpus=self._filter(corpus))
             return qe.TextQuery(source.using, source.text), qe.SearchParams(idf=idf)
         return qe.Query.Nearest(source.dense, using=source.using), self._params
 
-    def _query(self, conditions: Sequence[Condition], source: Source, limit: int) -> list[Found]:
+    def _query(
+        self, conditions: Sequence[Condition], source: Source, limit: int, *, with_payload: bool = True
+    ) -> list[Found]:
         query, params = self._scoring(source, conditions)
         request = self._qe.QueryRequest(
             limit=limit,
@@ -151,7 +154,7 @@ class EdgeMemoryStore(MemoryStore):
             filter=self._filter(conditions),
             params=params,
             score_threshold=source.score_threshold,
-            with_payload=True,
+            with_payload=with_payload,
         )
         with _engine(SearchError, "query"):
             points = self._shard.query(request)
@@ -210,7 +213,6 @@ class EdgeMemoryStore(MemoryStore):
             self._shard.flush()
 
     def close(self) -> None:
-        self._stop_pool()
         with _engine(SinkError, "close"):
             self._shard.flush()
             self._shard.close()

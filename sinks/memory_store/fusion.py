@@ -17,11 +17,9 @@ to a strong hit climbs; `time_boost` raises those whose event time lies in the s
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
 
 from .query import Found
-from .temporal import TimeSpan
 
 FUSIONS = ("zscore", "dbsf", "rrf")
 
@@ -80,14 +78,11 @@ def session_boost(scores: dict[str, float], session_of: Mapping[str, str | None]
             scores[pid] += share * best[session]
 
 
-def time_boost(
-    scores: dict[str, float], time_of: Callable[[str], datetime | None], span: TimeSpan, boost: float
-) -> int:
-    """Add `boost` to candidates whose event time lies in `span` (in place); returns how many."""
+def time_boost(scores: dict[str, float], in_span: Collection[str], boost: float) -> int:
+    """Add `boost` to the candidates in `in_span` (their event time lies in the query's span), in place."""
     boosted = 0
-    for pid in scores:
-        moment = time_of(pid)
-        if moment is not None and span.covers(moment):
+    for pid in in_span:
+        if pid in scores:
             scores[pid] += boost
             boosted += 1
     return boosted

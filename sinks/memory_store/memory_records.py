@@ -25,6 +25,10 @@ class SearchMode(StrEnum):
     MULTIVECTOR = "multivector"
 
 
+DEFAULT_MODE = SearchMode.HYBRID
+"""What a search that names no mode does (the store, the API and the CLI)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
     """Optional narrowing of a search; the tenant is always a separate, mandatory argument."""
@@ -153,6 +157,7 @@ class UpsertReport:
 
 
 __all__ = [
+    "DEFAULT_MODE",
     "MemoryRecord",
     "MemoryVersion",
     "SearchFilters",

@@ -19,23 +19,23 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 
 from schemas.errors import SearchError, SinkError
-from schemas.events import Memory, MemoryBatch, utc_now
+from schemas.events import MemoryBatch, utc_now
 from sinks.embeddings import Embedder, FloatMatrix
 from sinks.sink_settings import SinkSettings
 
-from .memory_records import MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
+from .memory_records import DEFAULT_MODE, MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
 from .payload import memory_id_of, merged_payload, new_payload, owner, point_id, scoped_point_id
-from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
+from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, PointData, Source
 from .query import tenant_conditions as _conditions
 from .ranking import fused_top, query_span
+from .replays import skip_replays
 from .tags import TagProfiler, tag_text, tag_vector
 
 
@@ -47,7 +47,6 @@ class MemoryStore(ABC):
         self.settings = settings or SinkSettings()
         self._write_lock = threading.RLock()
         self._profiler: TagProfiler | None = None
-        self._executor: ThreadPoolExecutor | None = None
 
     # --- backend primitives -------------------------------------------------------------------
     @abstractmethod
@@ -60,8 +59,10 @@ class MemoryStore(ABC):
     def _scroll(self, conditions: Sequence[Condition], limit: int) -> list[Found]: ...
 
     @abstractmethod
-    def _query(self, conditions: Sequence[Condition], source: Source, limit: int) -> list[Found]:
-        """The `limit` best points of `source`'s ranking among those matching `conditions`, with payloads."""
+    def _query(
+        self, conditions: Sequence[Condition], source: Source, limit: int, *, with_payload: bool = True
+    ) -> list[Found]:
+        """The `limit` best points of `source`'s ranking among those matching `conditions` (payloads optional)."""
 
     @abstractmethod
     def _set_payload(self, point: str, payload: dict[str, object]) -> None:
@@ -98,7 +99,7 @@ class MemoryStore(ABC):
     def _upsert(self, batch: MemoryBatch) -> UpsertReport:
         report = UpsertReport(batch.batch_id)
         with self._write_lock:
-            fresh, point_ids = self._skip_replays(batch, report)
+            fresh, point_ids = skip_replays(self, batch, report)
             if not fresh:
                 return report
             started = time.perf_counter()
@@ -142,27 +143,6 @@ class MemoryStore(ABC):
     def _after_write(self, points: int) -> None:  # noqa: B027 - optional hook for backends
         """Called once per upsert after its points are written (durability, optimisation)."""
 
-    def _skip_replays(self, batch: MemoryBatch, report: UpsertReport) -> tuple[list[Memory], dict[str, str]]:
-        """Memories not stored yet (replays go to `report.unchanged`) and the point id each would get."""
-        ids = list(dict.fromkeys(memory.memory_id for memory in batch.memories))
-        candidates = {mid: point_id(mid) for mid in ids}
-        scoped = {mid: scoped_point_id(batch.tenant_id, mid) for mid in ids}
-        stored = {f.id: f.payload for f in self._retrieve([*candidates.values(), *scoped.values()])}
-        merged = self._scroll([Match("tenant_id", batch.tenant_id), MatchAny("merged_ids", tuple(ids))], len(ids))
-        known = {mid for found in merged for mid in found.payload.get("merged_ids", ())}
-        fresh: list[Memory] = []
-        point_ids: dict[str, str] = {}
-        for memory in batch.memories:
-            mid = memory.memory_id
-            own = stored.get(candidates[mid])
-            mine = own is not None and own.get("tenant_id") == batch.tenant_id
-            if mid in known or mid in point_ids or mine or scoped[mid] in stored:
-                report.unchanged.append(mid)
-                continue
-            point_ids[mid] = scoped[mid] if own is not None else candidates[mid]
-            fresh.append(memory)
-        return fresh, point_ids
-
     def _duplicate_of(
         self, tenant_id: str, user_id: str, vector: FloatMatrix, pending: dict[str, PointData]
     ) -> tuple[str, dict[str, object]] | None:
@@ -192,7 +172,7 @@ class MemoryStore(ABC):
         *,
         limit: int = 10,
         min_score: float | None = None,
-        mode: SearchMode | str = SearchMode.HYBRID,
+        mode: SearchMode | str = DEFAULT_MODE,
         now: datetime | None = None,
     ) -> list[SearchHit]:
         """Memories of `tenant_id` matching `query` and `filters`, best first.
@@ -213,37 +193,27 @@ class MemoryStore(ABC):
         conditions = self._tenant_conditions(tenant_id, filters)
         s = self.settings
         span = query_span(query, now or utc_now(), s, conditions)
-        keyword = None
-        if mode is SearchMode.HYBRID:  # BM25 needs no vector: run it while the query is embedded
-            keyword = self._pool().submit(
-                self._query, conditions, Source(TEXT_FIELD, text=query), limit * s.prefetch_factor
-            )
         vector = self.embedder.embed_one(query)
         dense = Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=min_score)
         if mode is SearchMode.DENSE:
             return self._hits(tenant_id, self._query(conditions, dense, limit))
-        lists = [self._query(conditions, dense, limit * s.prefetch_factor)]
-        if keyword is not None:
-            lists.append(keyword.result())
+        n = limit * s.prefetch_factor
+        lists = [self._query(conditions, dense, n, with_payload=False)]
+        if mode is SearchMode.HYBRID:
+            lists.append(self._query(conditions, Source(TEXT_FIELD, text=query), n, with_payload=False))
             weights = s.hybrid_weights
         else:
             if self._profiler is None:
                 self._profiler = TagProfiler(self.embedder)
             tags = Source(TAGS_VECTOR, dense=self._profiler.profile(query, vector))
-            lists.append(self._query(conditions, tags, limit * s.prefetch_factor))
+            lists.append(self._query(conditions, tags, n, with_payload=False))
             weights = s.multivector_weights
-        fused = fused_top(lists, weights, limit, s, span, dense_only=min_score is not None)
+        in_span = () if span is None else {f.id for f in self._query([*conditions, span], dense, n, with_payload=False)}
+        fused = fused_top(lists, weights, limit, s, self._payloads, in_span=in_span, dense_only=min_score is not None)
         return self._hits(tenant_id, fused)
 
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memlane-bm25")
-        return self._executor
-
-    def _stop_pool(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+    def _payloads(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {found.id: found.payload for found in self._retrieve(ids)} if ids else {}
 
     def nearest(
         self, tenant_id: str, user_id: str, vector: Sequence[float] | FloatMatrix, limit: int = 5

@@ -171,11 +171,14 @@ class ClientMemoryStore(MemoryStore):
     def _scoring(self, source: Source, conditions: Sequence[Condition]) -> tuple[Any, Any]:
         m = self._m
         if source.text is not None:
-            idf = None if self._local else m.IdfCorpusParams(corpus=self._filter(conditions[:1]))
+            corpus = conditions if self.settings.bm25_idf == "filter" else conditions[:1]
+            idf = None if self._local else m.IdfCorpusParams(corpus=self._filter(corpus))
             return m.TextQuery(text=source.text), m.SearchParams(idf=idf) if idf else None
         return source.dense, None if self._local else self._params
 
-    def _query(self, conditions: Sequence[Condition], source: Source, limit: int) -> list[Found]:
+    def _query(
+        self, conditions: Sequence[Condition], source: Source, limit: int, *, with_payload: bool = True
+    ) -> list[Found]:
         query, params = self._scoring(source, conditions)
         with _engine(SearchError, "query"):
             response = self._client.query_points(
@@ -186,7 +189,7 @@ class ClientMemoryStore(MemoryStore):
                 score_threshold=source.score_threshold,
                 query_filter=self._filter(conditions),
                 limit=limit,
-                with_payload=True,
+                with_payload=with_payload,
             )
         return [Found(str(p.id), float(p.score), p.payload or {}) for p in response.points]
 
@@ -232,7 +235,6 @@ class ClientMemoryStore(MemoryStore):
         """Nothing to do: `upsert(..., wait=True)` returns once the server applied the write."""
 
     def close(self) -> None:
-        self._stop_pool()
         with _engine(SinkError, "close"):
             self._client.close()
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.events import Lineage, MemoryKind
-from sinks.memory_store import MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode
+from sinks.memory_store import DEFAULT_MODE, MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode
 
 _ID = Field(default=None, min_length=1, max_length=256)
 
@@ -33,7 +33,7 @@ class SearchRequest(BaseModel):
     limit: int = Field(default=10, ge=1, le=100)
     min_score: float | None = Field(default=None, ge=-1.0, le=1.0, description="minimum cosine similarity")
     mode: SearchMode = Field(
-        default=SearchMode.HYBRID,
+        default=DEFAULT_MODE,
         description="hybrid (dense + BM25 over text and context, score-fused; the default), dense or multivector",
     )
     now: datetime | None = Field(
