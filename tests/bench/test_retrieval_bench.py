@@ -40,7 +40,7 @@ def test_the_report_gives_every_mode_per_split_and_the_default_mode_as_headline(
     assert summary["recall_at_10"] == summary["recall_at_10_hybrid_held_out"]
     assert summary["tuning_conversations"] == ["conv-26"]
     methods = {row["method"] for row in report.rows}
-    assert {"bm25s", "hybrid", "hybrid-rrf", "dense", "multivector"} <= methods
+    assert {"bm25s", "hybrid", "hybrid-no-time", "hybrid-rrf", "dense", "multivector"} <= methods
     splits = {(row["split"], row["category"]) for row in report.rows if row["method"] == "hybrid"}
     assert {("tuning", "single_hop"), ("held-out", "multi_hop"), ("all", "all")} <= splits
     assert summary["context_bytes_per_memory"] > 0 and summary["query_p95_ms_hybrid"] > 0
