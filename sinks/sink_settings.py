@@ -88,7 +88,7 @@ class SinkSettings(BaseModel):
     temporal: Literal["boost", "filter", "off"] = "boost"
     """Time named in a query ("last May", "two weeks ago", "in 2023"): boost memories whose event time lies in
     it, keep only those (`filter`), or ignore it."""
-    temporal_boost: float = Field(default=0.5, ge=0.0, description="added to the fused score (z units)")
+    temporal_boost: float = Field(default=3.0, ge=0.0, description="added to the fused score (z units)")
     temporal_before_days: float = Field(default=3.0, ge=0.0, description="span widened before its start")
     temporal_after_days: float = Field(default=31.0, ge=0.0, description="and after its end (talked of later)")
     search_threads: int | None = Field(default=None, ge=1, description="edge search pool; None = per CPU")
