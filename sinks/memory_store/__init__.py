@@ -6,7 +6,15 @@ picks one from the settings.
 """
 
 from .edge import EdgeMemoryStore
-from .memory_records import MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode, UpsertReport
+from .memory_records import (
+    DEFAULT_MODE,
+    MemoryRecord,
+    MemoryVersion,
+    SearchFilters,
+    SearchHit,
+    SearchMode,
+    UpsertReport,
+)
 from .memory_store import MemoryStore
 from .open_store import open_memory_store
 from .payload import point_id
@@ -14,6 +22,7 @@ from .qdrant_server import ClientMemoryStore
 from .tags import TAG_VOCAB, tag_text
 
 __all__ = [
+    "DEFAULT_MODE",
     "TAG_VOCAB",
     "ClientMemoryStore",
     "EdgeMemoryStore",

@@ -3,9 +3,9 @@
 No server, no network: the engine runs in this process. The shard holds two named dense vectors,
 `text` (the embedder's: turbo8 originals for rescoring + int8 scalar quantization kept in RAM) and `tags` (the
 32-dim tag vector), payload indexes on every filter field (`tenant_id` marked as the tenant key) and
-a BM25-scoring full-text index on `text`. Edge runs no background optimiser: HNSW graphs and
-quantized segments are built by `optimize()`, which the store calls itself every
-`optimize_every_points` writes (blocking; search stays correct before it, only slower).
+a BM25-scoring full-text index on `lexical` (text + context window, see `payload.py`). Edge runs no
+background optimiser: HNSW graphs and quantized segments are built by `optimize()`, which the store
+calls itself every `optimize_every_points` writes (blocking; search stays correct before it, only slower).
 
 Durability: with the WAL off (the default, see `SinkSettings.edge_wal`) every upsert ends with a
 flush, so once `upsert` returns its points survive a killed process; with the WAL on, the log
@@ -26,6 +26,7 @@ from sinks.embeddings import Embedder
 from sinks.sink_settings import SinkSettings
 
 from .memory_store import MemoryStore
+from .migrate import LEXICAL_FIELD, backfill_lexical
 from .payload import FILTER_FIELDS
 from .query import TAGS_VECTOR, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
 from .tags import TAG_DIM
@@ -119,6 +120,8 @@ class EdgeMemoryStore(MemoryStore):
                     continue
                 schema = qe.KeywordIndexParams(is_tenant=True) if field == "tenant_id" else schemas[kind]
                 self._shard.update(qe.UpdateOperation.create_field_index(field, schema))
+        if LEXICAL_FIELD not in existing and existing:
+            backfill_lexical(self)
 
     # --- primitives ---------------------------------------------------------------------------
     def _filter(self, conditions: Sequence[Condition]) -> Any:
@@ -135,42 +138,31 @@ class EdgeMemoryStore(MemoryStore):
 
     def _scoring(self, source: Source, conditions: Sequence[Condition]) -> tuple[Any, Any]:
         qe = self._qe
-        if source.text is not None:  # BM25 with IDF over the tenant (the first condition)
-            idf = qe.IdfParams(corpus=self._filter(conditions[:1]))
+        if source.text is not None:  # BM25, IDF over the tenant (the first condition) or the query's filter
+            corpus = conditions if self.settings.bm25_idf == "filter" else conditions[:1]
+            idf = qe.IdfParams(corpus=self._filter(corpus))
             return qe.TextQuery(source.using, source.text), qe.SearchParams(idf=idf)
         return qe.Query.Nearest(source.dense, using=source.using), self._params
 
-    def _query(self, conditions: Sequence[Condition], sources: Sequence[Source], limit: int) -> list[Found]:
-        qe = self._qe
-        flt = self._filter(conditions)
-        if len(sources) == 1:
-            query, params = self._scoring(sources[0], conditions)
-            request = qe.QueryRequest(
-                limit=limit,
-                query=query,
-                filter=flt,
-                params=params,
-                score_threshold=sources[0].score_threshold,
-                with_payload=True,
-            )
-        else:
-            prefetches = []
-            for source in sources:
-                query, params = self._scoring(source, conditions)
-                prefetches.append(
-                    qe.Prefetch(
-                        limit=limit * self.settings.prefetch_factor,
-                        query=query,
-                        params=params,
-                        filter=flt,
-                        score_threshold=source.score_threshold,
-                    )
-                )
-            fusion = qe.Fusion.Rrf(k=self.settings.rrf_k)
-            request = qe.QueryRequest(limit=limit, prefetches=prefetches, query=fusion, filter=flt, with_payload=True)
+    def _query(
+        self, conditions: Sequence[Condition], source: Source, limit: int, *, with_payload: bool = True
+    ) -> list[Found]:
+        query, params = self._scoring(source, conditions)
+        request = self._qe.QueryRequest(
+            limit=limit,
+            query=query,
+            filter=self._filter(conditions),
+            params=params,
+            score_threshold=source.score_threshold,
+            with_payload=with_payload,
+        )
         with _engine(SearchError, "query"):
             points = self._shard.query(request)
         return [Found(str(p.id), float(p.score), p.payload or {}) for p in points]
+
+    def _set_payload(self, point: str, payload: dict[str, object]) -> None:
+        with _engine(SinkError, "set payload"):
+            self._shard.update(self._qe.UpdateOperation.set_payload([point], payload))
 
     def _retrieve(self, ids: Sequence[str]) -> list[Found]:
         with _engine(SearchError, "retrieve"):

@@ -16,11 +16,17 @@ from schemas.events import Lineage, MemoryKind
 
 
 class SearchMode(StrEnum):
-    """How `MemoryStore.search` ranks: dense only, dense + BM25, or dense + tag vector (both RRF-fused)."""
+    """How `MemoryStore.search` ranks: dense only, dense + BM25 (the default), or dense + tag vector.
+
+    The two fused modes combine their rankings as `SinkSettings.fusion` says (z-score fusion by default)."""
 
     DENSE = "dense"
     HYBRID = "hybrid"
     MULTIVECTOR = "multivector"
+
+
+DEFAULT_MODE = SearchMode.HYBRID
+"""What a search that names no mode does (the store, the API and the CLI)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +125,7 @@ class MemoryRecord:
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """A memory and its score: cosine similarity for dense search, the fused RRF score otherwise."""
+    """A memory and its score: cosine similarity for dense search, the fused score otherwise."""
 
     score: float
     record: MemoryRecord
@@ -154,6 +160,7 @@ class UpsertReport:
 
 
 __all__ = [
+    "DEFAULT_MODE",
     "MemoryRecord",
     "MemoryVersion",
     "SearchFilters",

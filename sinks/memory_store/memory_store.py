@@ -3,7 +3,9 @@
     upsert(batch)    embed, then per memory: replay -> no-op; near-duplicate of the same user's memory
                      (similarity >= `dedupe_update_threshold`) -> update that memory, keeping its
                      history; otherwise a new point whose id is the memory id. Safe to replay.
-    search(...)      dense, hybrid (dense + BM25) or multivector (dense + tags), always in one tenant
+    search(...)      hybrid (dense + BM25 over text and context, the default), dense, or multivector
+                     (dense + tags), always in one tenant; fused modes fuse scores (`fusion.py`) and
+                     boost by session and by the time a query names (`temporal.py`)
     get(...)         one memory with lineage and version history, by any memory id merged into it
     nearest(...)     the user's memories nearest a vector (what the processors' dedupe consults)
 
@@ -17,20 +19,23 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 
 from schemas.errors import SearchError, SinkError
-from schemas.events import Memory, MemoryBatch, utc_now
+from schemas.events import MemoryBatch, utc_now
 from sinks.embeddings import Embedder, FloatMatrix
 from sinks.sink_settings import SinkSettings
 
-from .memory_records import MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
+from .memory_records import DEFAULT_MODE, MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
 from .payload import memory_id_of, merged_payload, new_payload, owner, point_id, scoped_point_id
-from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
+from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, PointData, Source
 from .query import tenant_conditions as _conditions
+from .ranking import fused_top, query_span
+from .replays import skip_replays
 from .tags import TagProfiler, tag_text, tag_vector
 
 
@@ -54,8 +59,14 @@ class MemoryStore(ABC):
     def _scroll(self, conditions: Sequence[Condition], limit: int) -> list[Found]: ...
 
     @abstractmethod
-    def _query(self, conditions: Sequence[Condition], sources: Sequence[Source], limit: int) -> list[Found]:
-        """One source: its ranking. Several: each prefetched and fused with reciprocal rank fusion."""
+    def _query(
+        self, conditions: Sequence[Condition], source: Source, limit: int, *, with_payload: bool = True
+    ) -> list[Found]:
+        """The `limit` best points of `source`'s ranking among those matching `conditions` (payloads optional)."""
+
+    @abstractmethod
+    def _set_payload(self, point: str, payload: dict[str, object]) -> None:
+        """Set (add or replace) the given payload fields of one point."""
 
     @abstractmethod
     def _scroll_page(
@@ -88,7 +99,7 @@ class MemoryStore(ABC):
     def _upsert(self, batch: MemoryBatch) -> UpsertReport:
         report = UpsertReport(batch.batch_id)
         with self._write_lock:
-            fresh, point_ids = self._skip_replays(batch, report)
+            fresh, point_ids = skip_replays(self, batch, report)
             if not fresh:
                 return report
             started = time.perf_counter()
@@ -100,12 +111,19 @@ class MemoryStore(ABC):
                 target = self._duplicate_of(batch.tenant_id, owner(batch, memory), vector, pending)
                 if target is None:
                     pid = point_ids[memory.memory_id]
-                    payload = new_payload(batch, memory, tags, pid)
+                    payload = new_payload(batch, memory, tags, pid, context_chars=self.settings.lexical_context_chars)
                     report.inserted.append(memory.memory_id)
                 else:
                     pid, existing = target
                     payload = merged_payload(
-                        pid, existing, batch, memory, tags=tags, now=utc_now(), max_history=self.settings.max_history
+                        pid,
+                        existing,
+                        batch,
+                        memory,
+                        tags=tags,
+                        now=utc_now(),
+                        max_history=self.settings.max_history,
+                        context_chars=self.settings.lexical_context_chars,
                     )
                     report.updated[memory.memory_id] = memory_id_of(pid, existing)
                 pending[pid] = PointData(pid, vector.tolist(), tag_vector(payload["tags"]), payload)
@@ -125,27 +143,6 @@ class MemoryStore(ABC):
     def _after_write(self, points: int) -> None:  # noqa: B027 - optional hook for backends
         """Called once per upsert after its points are written (durability, optimisation)."""
 
-    def _skip_replays(self, batch: MemoryBatch, report: UpsertReport) -> tuple[list[Memory], dict[str, str]]:
-        """Memories not stored yet (replays go to `report.unchanged`) and the point id each would get."""
-        ids = list(dict.fromkeys(memory.memory_id for memory in batch.memories))
-        candidates = {mid: point_id(mid) for mid in ids}
-        scoped = {mid: scoped_point_id(batch.tenant_id, mid) for mid in ids}
-        stored = {f.id: f.payload for f in self._retrieve([*candidates.values(), *scoped.values()])}
-        merged = self._scroll([Match("tenant_id", batch.tenant_id), MatchAny("merged_ids", tuple(ids))], len(ids))
-        known = {mid for found in merged for mid in found.payload.get("merged_ids", ())}
-        fresh: list[Memory] = []
-        point_ids: dict[str, str] = {}
-        for memory in batch.memories:
-            mid = memory.memory_id
-            own = stored.get(candidates[mid])
-            mine = own is not None and own.get("tenant_id") == batch.tenant_id
-            if mid in known or mid in point_ids or mine or scoped[mid] in stored:
-                report.unchanged.append(mid)
-                continue
-            point_ids[mid] = scoped[mid] if own is not None else candidates[mid]
-            fresh.append(memory)
-        return fresh, point_ids
-
     def _duplicate_of(
         self, tenant_id: str, user_id: str, vector: FloatMatrix, pending: dict[str, PointData]
     ) -> tuple[str, dict[str, object]] | None:
@@ -161,7 +158,7 @@ class MemoryStore(ABC):
                 best = (score, pid)
         conditions = _conditions(tenant_id, SearchFilters(user_id=user_id))
         source = Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=threshold)
-        for found in self._query(conditions, [source], 1):
+        for found in self._query(conditions, source, 1):
             if best is None or found.score > best[0]:
                 return found.id, dict(pending[found.id].payload if found.id in pending else found.payload)
         return (best[1], dict(pending[best[1]].payload)) if best else None
@@ -175,12 +172,15 @@ class MemoryStore(ABC):
         *,
         limit: int = 10,
         min_score: float | None = None,
-        mode: SearchMode | str = SearchMode.DENSE,
+        mode: SearchMode | str = DEFAULT_MODE,
+        now: datetime | None = None,
     ) -> list[SearchHit]:
         """Memories of `tenant_id` matching `query` and `filters`, best first.
 
-        `min_score` bounds the cosine similarity of the dense ranking; in the fused modes the BM25 or
-        tag ranking may still contribute hits, and `SearchHit.score` is the fused RRF score.
+        `min_score` bounds the cosine similarity of every hit (in the fused modes, hits the dense ranking
+        did not find are then left out); `SearchHit.score` is the fused score there (`settings.fusion`).
+        `now` is the time relative expressions in the query ("two weeks ago") are read against (default:
+        the time of the call).
         """
         if not query.strip():
             raise SearchError("empty search query")
@@ -191,15 +191,29 @@ class MemoryStore(ABC):
         except ValueError as exc:
             raise SearchError(f"unknown search mode {mode!r}; use one of {[m.value for m in SearchMode]}") from exc
         conditions = self._tenant_conditions(tenant_id, filters)
+        s = self.settings
+        span = query_span(query, now or utc_now(), s, conditions)
         vector = self.embedder.embed_one(query)
-        sources = [Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=min_score)]
+        dense = Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=min_score)
+        if mode is SearchMode.DENSE:
+            return self._hits(tenant_id, self._query(conditions, dense, limit))
+        n = limit * s.prefetch_factor
+        lists = [self._query(conditions, dense, n, with_payload=False)]
         if mode is SearchMode.HYBRID:
-            sources.append(Source(TEXT_FIELD, text=query))
-        elif mode is SearchMode.MULTIVECTOR:
+            lists.append(self._query(conditions, Source(TEXT_FIELD, text=query), n, with_payload=False))
+            weights = s.hybrid_weights
+        else:
             if self._profiler is None:
                 self._profiler = TagProfiler(self.embedder)
-            sources.append(Source(TAGS_VECTOR, dense=self._profiler.profile(query, vector)))
-        return self._hits(tenant_id, self._query(conditions, sources, limit))
+            tags = Source(TAGS_VECTOR, dense=self._profiler.profile(query, vector))
+            lists.append(self._query(conditions, tags, n, with_payload=False))
+            weights = s.multivector_weights
+        in_span = () if span is None else {f.id for f in self._query([*conditions, span], dense, n, with_payload=False)}
+        fused = fused_top(lists, weights, limit, s, self._payloads, in_span=in_span, dense_only=min_score is not None)
+        return self._hits(tenant_id, fused)
+
+    def _payloads(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {found.id: found.payload for found in self._retrieve(ids)} if ids else {}
 
     def nearest(
         self, tenant_id: str, user_id: str, vector: Sequence[float] | FloatMatrix, limit: int = 5
@@ -209,7 +223,7 @@ class MemoryStore(ABC):
         if dense.shape[0] != self.embedder.dim:
             raise SearchError(f"vector has {dense.shape[0]} dims, the store's embedder {self.embedder.dim}")
         conditions = self._tenant_conditions(tenant_id, SearchFilters(user_id=user_id))
-        return self._hits(tenant_id, self._query(conditions, [Source(TEXT_VECTOR, dense=dense.tolist())], limit))
+        return self._hits(tenant_id, self._query(conditions, Source(TEXT_VECTOR, dense=dense.tolist()), limit))
 
     def get(self, tenant_id: str, memory_id: str) -> MemoryRecord | None:
         """The memory `memory_id` (or the memory it was merged into) of `tenant_id`, or None."""

@@ -9,6 +9,10 @@ Payloads are kept small (they are a third of a memory's bytes on disk): datetime
 strings (what Qdrant's datetime index reads), `None` fields and empty lists are left out, and
 `memory_id` is stored only when it differs from the point id. `merged_ids` lists the memory ids
 merged into the point by near-duplicate updates (a replay of one of them is then a no-op).
+
+`lexical` is what BM25 scores (the engine's full-text index is on it, not on `text`): the memory's text,
+then its `context` (the turns just before its source turns, nearest last), cut to `context_chars`
+characters from the far end. A memory without context has `lexical` equal to its text.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ FILTER_FIELDS: dict[str, str] = {
     "tags": "keyword",
     "merged_ids": "keyword",
     "event_time": "datetime",
-    "text": "text",
+    "lexical": "text",
 }
 """Payload fields with an index, and the index type. `tenant_id` is also marked as the tenant key."""
 
@@ -72,7 +76,27 @@ def users_field(batch: MemoryBatch, memory: Memory) -> str | list[str]:
     return users[0] if len(users) == 1 else users
 
 
-def new_payload(batch: MemoryBatch, memory: Memory, tags: tuple[str, ...], point: str) -> dict[str, Any]:
+DEFAULT_CONTEXT_CHARS = 1200
+
+
+def lexical_text(memory: Memory, context_chars: int = DEFAULT_CONTEXT_CHARS) -> str:
+    """The BM25 field of `memory`: its text, then at most `context_chars` of its context (the nearest end)."""
+    context = (memory.context or "").strip()
+    if not context or context_chars <= 0:
+        return memory.text
+    if len(context) > context_chars:
+        context = context[-context_chars:].split(maxsplit=1)[-1]
+    return f"{memory.text}\n{context}"
+
+
+def new_payload(
+    batch: MemoryBatch,
+    memory: Memory,
+    tags: tuple[str, ...],
+    point: str,
+    *,
+    context_chars: int = DEFAULT_CONTEXT_CHARS,
+) -> dict[str, Any]:
     """The payload of `memory` stored as the new point `point`."""
     payload: dict[str, Any] = {
         "tenant_id": batch.tenant_id,
@@ -84,14 +108,17 @@ def new_payload(batch: MemoryBatch, memory: Memory, tags: tuple[str, ...], point
         payload["memory_id"] = memory.memory_id
     if batch.agent_id is not None:
         payload["agent_id"] = batch.agent_id
-    payload.update(_version_fields(batch, memory, tags))
+    payload.update(_version_fields(batch, memory, tags, context_chars))
     return payload
 
 
-def _version_fields(batch: MemoryBatch, memory: Memory, tags: tuple[str, ...]) -> dict[str, Any]:
+def _version_fields(
+    batch: MemoryBatch, memory: Memory, tags: tuple[str, ...], context_chars: int = DEFAULT_CONTEXT_CHARS
+) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "kind": memory.kind.value,
         "text": memory.text,
+        "lexical": lexical_text(memory, context_chars),
         "priority": memory.priority,
         "confidence": memory.confidence,
         "tags": list(tags),
@@ -121,6 +148,7 @@ def merged_payload(
     tags: tuple[str, ...],
     now: datetime,
     max_history: int,
+    context_chars: int = DEFAULT_CONTEXT_CHARS,
 ) -> dict[str, Any]:
     """`existing` updated to `memory`'s text; the version it replaces goes to the front of `history`."""
     merged = list(existing.get("merged_ids", ()))
@@ -140,7 +168,7 @@ def merged_payload(
     merged_tags = tuple(sorted({*existing.get("tags", ()), *tags}))
     dropped = ("subject", "model", "source_turn_ids", "source_turn_indexes")
     payload = {key: value for key, value in existing.items() if key not in dropped}
-    payload.update(_version_fields(batch, memory, merged_tags))
+    payload.update(_version_fields(batch, memory, merged_tags, context_chars))
     payload["version"] = previous["version"] + 1
     payload["history"] = history
     sources = [*existing.get("source_turn_indexes", ()), *memory.source_turn_indexes]
@@ -151,9 +179,11 @@ def merged_payload(
 
 
 __all__ = [
+    "DEFAULT_CONTEXT_CHARS",
     "FILTER_FIELDS",
     "MEMORY_NAMESPACE",
     "iso",
+    "lexical_text",
     "memory_id_of",
     "merged_payload",
     "new_payload",

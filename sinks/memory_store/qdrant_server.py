@@ -2,7 +2,8 @@
 
 The collection mirrors the embedded shard: named vectors `text` (turbo8 originals, int8 scalar
 quantization in RAM) and `tags`, keyword / datetime indexes on the filter fields (`tenant_id` as the tenant key)
-and a BM25-scoring full-text index on `text`. The server optimises and indexes in the background.
+and a BM25-scoring full-text index on `lexical` (text + context window). The server optimises and
+indexes in the background.
 
 `ClientMemoryStore.local(path)` runs qdrant-client's *local mode* (`QdrantClient(path=...)` or
 `":memory:"`). Local mode is for tests only: it is a pure-Python brute-force engine that keeps
@@ -22,6 +23,7 @@ from sinks.embeddings import Embedder
 from sinks.sink_settings import SinkSettings
 
 from .memory_store import MemoryStore
+from .migrate import LEXICAL_FIELD, backfill_lexical
 from .payload import FILTER_FIELDS
 from .query import TAGS_VECTOR, TEXT_VECTOR, Condition, Found, Match, MatchAny, PointData, Source
 from .tags import TAG_DIM
@@ -88,8 +90,11 @@ class ClientMemoryStore(MemoryStore):
 
     def _ensure_collection(self) -> None:
         m, s = self._m, self.settings
+        backfill = False
         if self._client.collection_exists(self._name):
-            vectors = self._client.get_collection(self._name).config.params.vectors
+            info = self._client.get_collection(self._name)
+            backfill = LEXICAL_FIELD not in (info.payload_schema or {}) and bool(info.points_count)
+            vectors = info.config.params.vectors
             size = vectors[TEXT_VECTOR].size if isinstance(vectors, dict) and TEXT_VECTOR in vectors else None
             if size != self.embedder.dim:
                 raise ConfigError(
@@ -128,6 +133,8 @@ class ClientMemoryStore(MemoryStore):
             if self._local and kind != "text":
                 continue  # local mode ignores keyword indexes (and warns about them)
             self._client.create_payload_index(self._name, field, field_schema=self._schema(field, kind))
+        if backfill:
+            backfill_lexical(self)
 
     def _schema(self, field: str, kind: str) -> Any:
         m = self._m
@@ -164,36 +171,31 @@ class ClientMemoryStore(MemoryStore):
     def _scoring(self, source: Source, conditions: Sequence[Condition]) -> tuple[Any, Any]:
         m = self._m
         if source.text is not None:
-            idf = None if self._local else m.IdfCorpusParams(corpus=self._filter(conditions[:1]))
+            corpus = conditions if self.settings.bm25_idf == "filter" else conditions[:1]
+            idf = None if self._local else m.IdfCorpusParams(corpus=self._filter(corpus))
             return m.TextQuery(text=source.text), m.SearchParams(idf=idf) if idf else None
         return source.dense, None if self._local else self._params
 
-    def _query(self, conditions: Sequence[Condition], sources: Sequence[Source], limit: int) -> list[Found]:
-        m = self._m
-        flt = self._filter(conditions)
-        kwargs: dict[str, Any]
-        if len(sources) == 1:
-            query, params = self._scoring(sources[0], conditions)
-            kwargs = {"query": query, "using": sources[0].using, "search_params": params}
-            kwargs["score_threshold"] = sources[0].score_threshold
-        else:
-            prefetch = []
-            for source in sources:
-                query, params = self._scoring(source, conditions)
-                prefetch.append(
-                    m.Prefetch(
-                        query=query,
-                        using=source.using,
-                        filter=flt,
-                        params=params,
-                        score_threshold=source.score_threshold,
-                        limit=limit * self.settings.prefetch_factor,
-                    )
-                )
-            kwargs = {"prefetch": prefetch, "query": m.RrfQuery(rrf=m.Rrf(k=self.settings.rrf_k))}
+    def _query(
+        self, conditions: Sequence[Condition], source: Source, limit: int, *, with_payload: bool = True
+    ) -> list[Found]:
+        query, params = self._scoring(source, conditions)
         with _engine(SearchError, "query"):
-            response = self._client.query_points(self._name, query_filter=flt, limit=limit, with_payload=True, **kwargs)
+            response = self._client.query_points(
+                self._name,
+                query=query,
+                using=source.using,
+                search_params=params,
+                score_threshold=source.score_threshold,
+                query_filter=self._filter(conditions),
+                limit=limit,
+                with_payload=with_payload,
+            )
         return [Found(str(p.id), float(p.score), p.payload or {}) for p in response.points]
+
+    def _set_payload(self, point: str, payload: dict[str, object]) -> None:
+        with _engine(SinkError, "set payload"):
+            self._client.set_payload(self._name, payload=payload, points=[point], wait=True)
 
     def _retrieve(self, ids: Sequence[str]) -> list[Found]:
         with _engine(SearchError, "retrieve"):

@@ -5,8 +5,9 @@ own (`qdrant_edge` or `qdrant_client.models`). `tenant_conditions` always starts
 match, so no query a store builds can cross tenants.
 
 Keyword ranking (the BM25 half of hybrid search) uses the engine's own full-text index on the payload
-field `text` with BM25 scoring (English stop words and stemming), queried with IDF statistics
-computed over the caller's tenant only. It costs a fraction of a sparse vector per point on disk.
+field `lexical` (the memory's text and the context window before it, see `payload.py`) with BM25
+scoring (English stop words and stemming), queried with IDF statistics computed over the caller's
+tenant only. It costs a fraction of a sparse vector per point on disk.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .payload import iso
 
 TEXT_VECTOR = "text"
 TAGS_VECTOR = "tags"
-TEXT_FIELD = "text"
+TEXT_FIELD = "lexical"
 
 
 @dataclass(frozen=True, slots=True)

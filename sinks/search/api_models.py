@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.events import Lineage, MemoryKind
-from sinks.memory_store import MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode
+from sinks.memory_store import DEFAULT_MODE, MemoryRecord, MemoryVersion, SearchFilters, SearchHit, SearchMode
 
 _ID = Field(default=None, min_length=1, max_length=256)
 
@@ -32,7 +32,13 @@ class SearchRequest(BaseModel):
     until: datetime | None = Field(default=None, description="memories whose event time is at or before this")
     limit: int = Field(default=10, ge=1, le=100)
     min_score: float | None = Field(default=None, ge=-1.0, le=1.0, description="minimum cosine similarity")
-    mode: SearchMode = Field(default=SearchMode.DENSE, description="dense, hybrid (dense + BM25) or multivector")
+    mode: SearchMode = Field(
+        default=DEFAULT_MODE,
+        description="hybrid (dense + BM25 over text and context, score-fused; the default), dense or multivector",
+    )
+    now: datetime | None = Field(
+        default=None, description="the time relative dates in the query ('two weeks ago') are read against"
+    )
 
     @field_validator("query")
     @classmethod
@@ -105,7 +111,7 @@ def _summary(record: MemoryRecord) -> dict[str, Any]:
 
 
 class HitOut(BaseModel):
-    score: float = Field(description="cosine similarity (dense) or fused reciprocal-rank score (other modes)")
+    score: float = Field(description="cosine similarity (dense) or the fused score (hybrid, multivector)")
     memory: MemoryOut
 
 

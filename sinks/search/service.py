@@ -71,6 +71,7 @@ def search_memories(store: MemoryStore, tenant_id: str, request: SearchRequest) 
         limit=request.limit,
         min_score=request.min_score,
         mode=request.mode,
+        now=request.now,
     )
     return SearchResponse.of(request.mode, hits, (time.perf_counter() - started) * 1000.0)
 

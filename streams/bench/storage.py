@@ -105,10 +105,28 @@ class VectorBank(Embedder):
         return np.stack([self._vectors[t] for t in texts])
 
 
+def synthetic_context(memories: Sequence[tuple[MemoryKind, str]], i: int, rng: random.Random) -> str:
+    """A context window like the pipeline's: two earlier turns (`speaker: text`), each two template sentences.
+
+    LoCoMo's turns give a mean context of ~290 bytes per memory; these give about as much."""
+    turns = []
+    for back in (2, 1):
+        first, second = memories[(i - back) % len(memories)][1], memories[(i - 3 * back) % len(memories)][1]
+        turns.append(f"{rng.choice(_NAMES)}: {first}. {second}.")
+    return "\n".join(turns)
+
+
 def synthetic_batches(
-    memories: Sequence[tuple[MemoryKind, str]], *, per_batch: int = 8, per_user: int = 100, seed: int = 7
+    memories: Sequence[tuple[MemoryKind, str]],
+    *,
+    per_batch: int = 8,
+    per_user: int = 100,
+    seed: int = 7,
+    context: bool = True,
 ) -> Iterator[MemoryBatch]:
-    """`MemoryBatch`es of `per_batch` memories; user k owns memories [k * per_user, (k + 1) * per_user)."""
+    """`MemoryBatch`es of `per_batch` memories; user k owns memories [k * per_user, (k + 1) * per_user).
+
+    Each memory carries a synthetic context window (`synthetic_context`) unless `context` is False."""
     rng = random.Random(seed)
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     for start in range(0, len(memories), per_batch):
@@ -133,8 +151,9 @@ def synthetic_batches(
                     confidence=0.85,
                     priority=0.5,
                     event_time=when,
+                    context=synthetic_context(memories, start + j, rng) if context else None,
                 )
-                for kind, text in chunk
+                for j, (kind, text) in enumerate(chunk)
             ),
             lineage=Lineage(
                 source_topic="memlane.extraction.requests.v1",

@@ -93,7 +93,7 @@ def search(
     kind: list[MemoryKind] = typer.Option(None, "--kind", help="Only these kinds (repeatable)."),
     tag: list[str] = typer.Option(None, "--tag", help="Only memories with one of these tags (repeatable)."),
     limit: int = typer.Option(10, "--limit", "-n", help="How many hits (1-100)."),
-    mode: SearchMode = typer.Option(SearchMode.DENSE, "--mode", help="dense, hybrid (dense + BM25), multivector."),
+    mode: SearchMode = typer.Option(SearchMode.HYBRID, "--mode", help="hybrid (dense + BM25), dense, multivector."),
     min_score: float = typer.Option(None, "--min-score", help="Minimum cosine similarity (dense ranking)."),
     tenant: str = typer.Option(None, "--tenant", help="Tenant of a local search (default MEMLANE_TENANT_ID)."),
     url: str | None = typer.Option(None, "--url", help="A running `memlane serve` (default MEMLANE_SEARCH_URL)."),

@@ -133,3 +133,12 @@ def test_ollama_dimension_mismatch_is_reported() -> None:
                 embedder.embed(["x"])
         finally:
             embedder.close()
+
+
+def test_the_stronger_model_names_its_build_step_until_built(tmp_path: Path) -> None:
+    from sinks.embeddings.local_models import MPNET
+
+    with pytest.raises(ConfigError, match="make models"):
+        OnnxEmbedder(model=MPNET, models_dir=tmp_path)
+    with pytest.raises(ConfigError, match="make models"):
+        build_embedder(SinkSettings(embed_model="all-mpnet-base-v2", models_dir=tmp_path))

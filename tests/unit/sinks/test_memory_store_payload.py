@@ -11,7 +11,7 @@ import pytest
 from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import MemoryRecord, SearchFilters, point_id, tag_text
-from sinks.memory_store.payload import merged_payload, new_payload, scoped_point_id
+from sinks.memory_store.payload import lexical_text, merged_payload, new_payload, scoped_point_id
 from sinks.memory_store.query import DateRange, Match, MatchAny, tenant_conditions
 from sinks.memory_store.tags import TAG_DIM, TAG_VOCAB, TagProfiler, normalise_tag, tag_slot, tag_vector
 
@@ -131,3 +131,20 @@ def test_conditions_always_start_with_the_tenant() -> None:
     assert DateRange("event_time", "2024-05-01T10:00:00+00:00", None) in conditions
     with pytest.raises(ValueError, match="tenant"):
         tenant_conditions("")
+
+
+def test_lexical_field_is_the_text_then_the_nearest_context() -> None:
+    plain = batch("Ana loves sushi", "m1")
+    payload = new_payload(plain, plain.memories[0], ("food",), point_id("m1"))
+    assert payload["lexical"] == "Ana loves sushi" and "context" not in payload
+    context = "Ben: where should we eat?\nAna: somewhere near the harbour, I love fish"
+    memory = plain.memories[0].model_copy(update={"context": context})
+    assert lexical_text(memory) == "Ana loves sushi\n" + context
+    cut = lexical_text(memory, context_chars=30)
+    assert cut.startswith("Ana loves sushi\n") and cut.endswith("I love fish") and len(cut) <= 16 + 30
+    assert lexical_text(memory, context_chars=0) == "Ana loves sushi"
+    merged = merged_payload(
+        point_id("m1"), payload, plain, memory, tags=("food",), now=T1, max_history=5, context_chars=1200
+    )
+    assert merged["lexical"] == "Ana loves sushi\n" + context
+    assert "lexical" not in merged["history"][0]

@@ -15,7 +15,7 @@ from sinks.search.api_models import blob_url
 
 def test_defaults_and_filters() -> None:
     request = SearchRequest(query="where does Ana live?")
-    assert (request.limit, request.mode, request.min_score) == (10, SearchMode.DENSE, None)
+    assert (request.limit, request.mode, request.min_score) == (10, SearchMode.HYBRID, None)
     assert request.filters() == SearchFilters()
     since = datetime(2025, 1, 1, tzinfo=UTC)
     narrowed = SearchRequest.model_validate(
