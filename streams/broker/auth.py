@@ -99,10 +99,13 @@ class ScramListener:
         }
 
     # -- after start -----------------------------------------------------------------------------
-    def admit(self, bootstrap: str, client: KafkaConnection | None) -> str | None:
-        """Create or update the settings' SCRAM user; returns its name (None when there is none to admit)."""
-        if client is None or client.sasl_username is None or client.sasl_password is None:
-            return None
+    @staticmethod
+    def check_client(client: KafkaConnection | None) -> None:
+        """Refuse, before the broker starts, settings whose clients could not connect to it."""
+        if client is None:
+            return
+        if client.sasl_username is None or client.sasl_password is None:
+            raise BrokerError("auth scram lets in the user of MEMLANE_SASL_USERNAME / MEMLANE_SASL_PASSWORD: set both")
         if client.sasl_mechanism != MECHANISM or client.security_protocol != "SASL_SSL":
             raise BrokerError(
                 "the local broker with auth scram speaks SASL_SSL with SCRAM-SHA-512: set "
@@ -110,6 +113,13 @@ class ScramListener:
             )
         if client.sasl_username == BROKER_USER:
             raise BrokerError(f"MEMLANE_SASL_USERNAME may not be {BROKER_USER}, the broker's own user")
+
+    # -- after start -----------------------------------------------------------------------------
+    def admit(self, bootstrap: str, client: KafkaConnection | None) -> str | None:
+        """Create or update the settings' SCRAM user; returns its name (None when there is none to admit)."""
+        self.check_client(client)
+        if client is None or client.sasl_username is None or client.sasl_password is None:
+            return None
         admin = AdminClient({"bootstrap.servers": bootstrap, **self.admin_conf()})
         upsert = UserScramCredentialUpsertion(
             client.sasl_username,

@@ -317,6 +317,8 @@ class LocalBroker:
                 f"the broker in {self.data_dir} was formatted with auth {self.auth}, not {self.settings.auth}: "
                 "start it as it was formatted, or give it another data directory (MEMLANE_STATE_DIR)"
             )
+        if self.settings.auth == "scram":
+            ScramListener.check_client(self.client)
 
     def _admit(self) -> None:
         """With auth: let the settings' SCRAM user in (created, or its password updated)."""

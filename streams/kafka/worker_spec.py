@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from confluent_kafka import KafkaError
+
 from schemas.events import EventModel
 from sinks.base import Sink
 from streams.kafka.consumer import make_consumer
@@ -54,9 +56,13 @@ def build_worker(
     producer = ReliableProducer(ctx.kafka)
     sink = sink_for(producer)
     overrides = {} if max_poll_interval_ms is None else {"max.poll.interval.ms": max_poll_interval_ms}
+
+    def on_client_error(error: KafkaError) -> None:  # librdkafka calls it inside consume(), once `loop` exists
+        loop.on_client_error(error)
+
     loop = ConsumerLoop(
         component=spec.component,
-        consumer=make_consumer(ctx.kafka, group_id, **overrides),
+        consumer=make_consumer(ctx.kafka, group_id, error_cb=on_client_error, **overrides),
         topics=[spec.topic(ctx.topics)],
         decoder=RecordDecoder(spec.model, ctx.codec, stage=spec.stage, validate=spec.validate),
         sink=sink,

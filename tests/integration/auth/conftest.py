@@ -12,24 +12,39 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from scram_support import scram_client, settings_on
+from scram_support import CANARY_PASSWORD, CANARY_USER, settings_on
+from typer.testing import CliRunner
 
 from streams.broker import BrokerSettings, BrokerStatus, LocalBroker
 from streams.broker.local import _process_alive
+from streams.cli import app
 from streams.kafka.provision import provision
 from streams.settings import Settings
 
 
 @pytest.fixture(scope="session")
 def scram_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalBroker, BrokerStatus]]:
+    """Started the way a person does: `memlane broker start --auth scram`, the user and password from the env."""
     data_dir = tmp_path_factory.mktemp("kafka-scram")
-    broker = LocalBroker(
-        BrokerSettings(data_dir=data_dir, port=0, controller_port=0, heap="384m", auth="scram"),
-        client=scram_client(),
-    )
-    status = broker.start()
-    print(f"\nSCRAM broker for tests: {status.bootstrap} (started in {status.startup_s:.1f}s)")
+    env = {
+        "MEMLANE_BROKER__DATA_DIR": str(data_dir),
+        "MEMLANE_BROKER__PORT": "0",
+        "MEMLANE_BROKER__CONTROLLER_PORT": "0",
+        "MEMLANE_BROKER__HEAP": "384m",
+        "MEMLANE_SECURITY_PROTOCOL": "SASL_SSL",
+        "MEMLANE_SASL_MECHANISM": "SCRAM-SHA-512",
+        "MEMLANE_SASL_USERNAME": CANARY_USER,
+        "MEMLANE_SASL_PASSWORD": CANARY_PASSWORD,
+        "COLUMNS": "300",
+    }
+    broker = LocalBroker(BrokerSettings(data_dir=data_dir, auth="scram"))
     try:
+        started = CliRunner().invoke(app, ["broker", "start", "--auth", "scram"], env=env)
+        print(f"\n{started.output}")
+        assert started.exit_code == 0, started.output
+        assert "MEMLANE_SECURITY_PROTOCOL=SASL_SSL" in started.output and CANARY_PASSWORD not in started.output
+        status = broker.status()
+        assert status.running and status.auth == "scram" and status.ca_location is not None
         yield broker, status
     finally:
         pid = broker.pid()
