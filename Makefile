@@ -5,11 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.memlane-installed
 KAFKA_JARS := infra/kafka/lib/.fetched
+REGISTRY_APP := infra/apicurio/app/.fetched
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop
+.PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop \
+	registry-app registry-start registry-stop fuzz
 
-setup: $(STAMP) $(KAFKA_JARS)
+setup: $(STAMP) $(KAFKA_JARS) $(REGISTRY_APP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +24,13 @@ kafka-jars: $(KAFKA_JARS)
 $(KAFKA_JARS): infra/kafka/pom.xml
 	mvn -q -B -f infra/kafka/pom.xml package
 	touch $(KAFKA_JARS)
+
+## The schema registry (Apicurio, Confluent-compatible API), unpacked once from Maven Central into infra/apicurio/app.
+registry-app: $(REGISTRY_APP)
+
+$(REGISTRY_APP): infra/apicurio/pom.xml
+	mvn -q -B -f infra/apicurio/pom.xml package
+	touch $(REGISTRY_APP)
 
 ## Run the pipeline on its embedded defaults (local broker, LoCoMo conversation) and print the counts.
 run: setup
@@ -66,5 +75,15 @@ broker-start: setup
 broker-stop: setup
 	$(BIN)/memlane broker stop
 
+registry-start: setup
+	$(BIN)/memlane registry start
+
+registry-stop: setup
+	$(BIN)/memlane registry stop
+
+## The long fuzz run (hypothesis profile `long`: 100,000 cases per codec property); CI runs a bounded one.
+fuzz: setup
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz -p no:cacheprovider -s $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) infra/kafka/lib infra/kafka/target .memlane bench-results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) infra/kafka/lib infra/kafka/target infra/apicurio/app .memlane bench-results .pytest_cache .mypy_cache .ruff_cache
