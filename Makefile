@@ -81,7 +81,7 @@ registry-start: setup
 registry-stop: setup
 	$(BIN)/memlane registry stop
 
-## The long fuzz run (hypothesis profile `long`: 100,000 cases per codec property); CI runs a bounded one.
+## The long fuzz run (hypothesis profile `long`: 10,000 cases per codec property, 150,000 in all); CI runs 60 each.
 fuzz: setup
 	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz -p no:cacheprovider -s $(PYTEST_ARGS)
 
