@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.memlane-installed
 KAFKA_JARS := infra/kafka/lib/.fetched
 MODEL_STAMP := $(VENV)/.memlane-test-model
+REGISTRY_APP := infra/apicurio/app/.fetched
 PYTEST_ARGS ?=
 OLLAMA_DIR ?= .memlane/ollama
 
 .PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop \
-	ollama-model ollama-start ollama-stop bench-real models
+	ollama-model ollama-start ollama-stop bench-real models registry-app registry-start registry-stop fuzz
 
-setup: $(STAMP) $(KAFKA_JARS) $(MODEL_STAMP)
+setup: $(STAMP) $(KAFKA_JARS) $(MODEL_STAMP) $(REGISTRY_APP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,13 @@ $(KAFKA_JARS): infra/kafka/pom.xml
 MODELS_DIR ?= .memlane/models
 models: setup
 	$(BIN)/python -m sinks.embeddings.build_models --out $(MODELS_DIR)
+
+## The schema registry (Apicurio, Confluent-compatible API), unpacked once from Maven Central into infra/apicurio/app.
+registry-app: $(REGISTRY_APP)
+
+$(REGISTRY_APP): infra/apicurio/pom.xml
+	mvn -q -B -f infra/apicurio/pom.xml package
+	touch $(REGISTRY_APP)
 
 ## Run the pipeline on its embedded defaults (local broker, LoCoMo conversation) and print the counts.
 run: setup
@@ -97,5 +105,15 @@ broker-start: setup
 broker-stop: setup
 	$(BIN)/memlane broker stop
 
+registry-start: setup
+	$(BIN)/memlane registry start
+
+registry-stop: setup
+	$(BIN)/memlane registry stop
+
+## The long fuzz run (hypothesis profile `long`: 10,000 cases per codec property, 150,000 in all); CI runs 60 each.
+fuzz: setup
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz -p no:cacheprovider -s $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) infra/kafka/lib infra/kafka/target infra/ollama/.cache .memlane bench-results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) infra/kafka/lib infra/kafka/target infra/ollama/.cache infra/apicurio/app infra/apicurio/target .memlane bench-results .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,7 @@ written with an older or newer compatible schema still decode.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
@@ -41,8 +41,16 @@ def to_avro_dict(model: BaseModel) -> dict[str, Any]:
     return {name: value if type(value) in plain else _to_avro_value(value) for name, value in model.__dict__.items()}
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _epoch_millis(value: datetime) -> int:
-    return int(value.timestamp() * 1000) if value.microsecond % 1000 == 0 else round(value.timestamp() * 1000)
+    """Milliseconds since the epoch, in integers: `timestamp() * 1000` in floats lost a millisecond now and then
+    (2038-02-01T00:00:00.015 became .014)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return ((value - _EPOCH) // _MICROSECOND + 500) // 1000
 
 
 def _identity(value: Any) -> Any:

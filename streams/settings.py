@@ -25,12 +25,13 @@ from schemas.codec import EventCodec, codec_for
 from sinks.memory_store.open_store import edge_url
 from sinks.sink_settings import SinkSettings
 from streams.broker.broker_settings import BrokerSettings
+from streams.broker.registry_settings import RegistrySettings
 from streams.kafka.connection import KafkaConnection, SaslMechanism, SecurityProtocol
 from streams.kafka.context import StreamContext
 from streams.kafka.topic_catalogue import TopicNames, TopicSpec, topic_catalogue
 from streams.processor_app.app_settings import ProcessorAppSettings
 
-_SECTIONS = ("topics", "broker", "processors", "processor_app", "extraction", "sinks", "ops")
+_SECTIONS = ("topics", "broker", "registry", "processors", "processor_app", "extraction", "sinks", "ops")
 _ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
 
 
@@ -121,6 +122,8 @@ class Settings(BaseSettings):
 
     topics: TopicNames = TopicNames()
     broker: BrokerSettings = BrokerSettings()
+    registry: RegistrySettings = RegistrySettings()
+    """The local schema registry `memlane registry start` runs (`MEMLANE_REGISTRY__*`)."""
     processors: ProcessorSettings = ProcessorSettings()
     processor_app: ProcessorAppSettings = ProcessorAppSettings()
     extraction: ExtractionSettings = ExtractionSettings()
@@ -191,6 +194,10 @@ class Settings(BaseSettings):
     def broker_settings(self) -> BrokerSettings:
         """The local broker's section with its data directory resolved (default `<state dir>/kafka`)."""
         return self.broker.model_copy(update={"data_dir": self.broker.data_dir or self.state_dir / "kafka"})
+
+    def registry_settings(self) -> RegistrySettings:
+        """The local registry's section with its data directory resolved (default `<state dir>/registry`)."""
+        return self.registry.model_copy(update={"data_dir": self.registry.data_dir or self.state_dir / "registry"})
 
     def memory_store_url(self) -> str:
         """`MEMLANE_QDRANT_URL` when set, else the embedded shard of the configured collection."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,9 @@ class BrokerSettings(BaseModel):
     start_timeout_s: float = 90.0
     stop_timeout_s: float = 60.0
     default_partitions: int = Field(default=6, ge=1)
+    auth: Literal["none", "scram"] = "none"
+    """`scram`: clients connect with SASL/SCRAM-SHA-512 over TLS (a CA generated into the data directory;
+    `streams.broker.auth`). Chosen when the data directory is formatted; `memlane broker start --auth scram`."""
 
 
 __all__ = ["BrokerSettings"]

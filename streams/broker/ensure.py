@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import structlog
 
@@ -29,12 +30,15 @@ def ensure_broker(
     if broker_answers(kafka.bootstrap_servers, timeout=probe_timeout, extra_conf=extra):
         yield kafka
         return
-    local = LocalBroker(broker)
+    local = LocalBroker(broker, client=kafka)
     was_running = local.pid() is not None
     status = local.start()
     log.info("broker.ensure", bootstrap=status.bootstrap, started_here=not was_running, startup_s=status.startup_s)
+    started = kafka.with_bootstrap(status.bootstrap)
+    if status.ca_location is not None and kafka.ssl_ca_location is None:  # trust the local broker's own CA
+        started = started.model_copy(update={"ssl_ca_location": Path(status.ca_location)})
     try:
-        yield kafka.with_bootstrap(status.bootstrap)
+        yield started
     finally:
         if not was_running:
             gc.collect()  # let idle Kafka clients of this process go before their broker does

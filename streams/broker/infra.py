@@ -23,6 +23,18 @@ TOPIC_COMMAND_CLASS = "org.apache.kafka.tools.TopicCommand"
 CONSUMER_GROUP_COMMAND_CLASS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 
 
+def java_binary() -> str:
+    """`$JAVA_HOME/bin/java`, else the `java` on the PATH (the broker and the schema registry need JDK 17+)."""
+    java_home = os.environ.get("JAVA_HOME")
+    candidate = Path(java_home) / "bin" / "java" if java_home else None
+    if candidate and candidate.exists():
+        return str(candidate)
+    found = shutil.which("java")
+    if found is None:
+        raise BrokerError("a Java runtime (JDK 17+) is required to run the Kafka broker and the schema registry")
+    return found
+
+
 @dataclass(frozen=True)
 class KafkaInfra:
     """The `infra/kafka` folder: POM, logging config and the fetched jars."""
@@ -81,14 +93,7 @@ class KafkaInfra:
             raise BrokerError(f"mvn could not fetch the Kafka jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
     def java(self) -> str:
-        java_home = os.environ.get("JAVA_HOME")
-        candidate = Path(java_home) / "bin" / "java" if java_home else None
-        if candidate and candidate.exists():
-            return str(candidate)
-        found = shutil.which("java")
-        if found is None:
-            raise BrokerError("a Java runtime (JDK 17+) is required to run the Kafka broker")
-        return found
+        return java_binary()
 
     def java_command(
         self,
@@ -129,4 +134,5 @@ __all__ = [
     "STORAGE_TOOL_CLASS",
     "TOPIC_COMMAND_CLASS",
     "KafkaInfra",
+    "java_binary",
 ]

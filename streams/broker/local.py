@@ -21,10 +21,12 @@ from pathlib import Path
 import structlog
 
 from schemas.errors import BrokerError
+from streams.broker.auth import ScramListener
 from streams.broker.broker_settings import BrokerSettings
 from streams.broker.infra import BROKER_CLASS, STORAGE_TOOL_CLASS, KafkaInfra
 from streams.broker.probe import cluster_id as answering_cluster
 from streams.broker.probe import who_listens
+from streams.kafka.connection import KafkaConnection
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +40,9 @@ class BrokerStatus:
     kafka_version: str
     startup_s: float | None = None
     already_running: bool = False
+    auth: str = "none"
+    ca_location: str | None = None
+    """The CA a client trusts (`MEMLANE_SSL_CA_LOCATION`) when the broker speaks TLS."""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -64,14 +69,20 @@ def _process_alive(pid: int) -> bool:
 
 
 class LocalBroker:
-    """One broker process whose data, config, logs and pid live under `settings.data_dir`."""
+    """One broker process whose data, config, logs and pid live under `settings.data_dir`.
 
-    def __init__(self, settings: BrokerSettings, infra: KafkaInfra | None = None) -> None:
+    `client` is the connection the deployment's clients use: with `auth` scram, its SCRAM user is let in.
+    """
+
+    def __init__(
+        self, settings: BrokerSettings, infra: KafkaInfra | None = None, *, client: KafkaConnection | None = None
+    ) -> None:
         if settings.data_dir is None:
             raise BrokerError("the local broker needs a data directory (MEMLANE_BROKER__DATA_DIR or MEMLANE_STATE_DIR)")
         self.settings = settings
         self.infra = infra or KafkaInfra.under(settings.infra_dir)
         self.data_dir = settings.data_dir.resolve()
+        self.client = client
 
     # -- paths ---------------------------------------------------------------------------------
     @property
@@ -114,6 +125,22 @@ class LocalBroker:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.ports()[0]}"
 
+    @property
+    def auth(self) -> str:
+        """How clients authenticate: chosen at format time (`broker.json`), else from the settings."""
+        return str(self._state().get("auth", "none")) if self.formatted() else self.settings.auth
+
+    @property
+    def scram(self) -> ScramListener | None:
+        return ScramListener(self.data_dir) if self.auth == "scram" else None
+
+    def client_conf(self) -> dict[str, object]:
+        """What a client of this broker adds to `bootstrap.servers` (the broker's own user, with auth)."""
+        return self.scram.admin_conf() if self.scram is not None else {}
+
+    def _answering(self, timeout: float) -> str | None:
+        return answering_cluster(self.bootstrap, timeout=timeout, extra_conf=self.client_conf())
+
     def pid(self) -> int | None:
         try:
             pid = int(self.pid_path.read_text().strip())
@@ -130,15 +157,21 @@ class LocalBroker:
     def status(self) -> BrokerStatus:
         pid = self.pid()
         return BrokerStatus(
-            running=pid is not None and self._ours(answering_cluster(self.bootstrap, timeout=5.0)),
+            running=pid is not None and self._ours(self._answering(5.0)),
             pid=pid,
             bootstrap=self.bootstrap,
             data_dir=str(self.data_dir),
             kafka_version=self.infra.kafka_version,
+            auth=self.auth,
+            ca_location=self._ca_location(),
         )
 
+    def _ca_location(self) -> str | None:
+        scram = self.scram
+        return str(scram.tls.ca_path) if scram is not None else None
+
     # -- lifecycle -----------------------------------------------------------------------------
-    def _write_config(self, port: int, controller_port: int) -> None:
+    def _write_config(self, port: int, controller_port: int, *, auth: str | None = None) -> None:
         lines = {
             "process.roles": "broker,controller",
             "node.id": "1",
@@ -160,13 +193,18 @@ class LocalBroker:
             "auto.create.topics.enable": "false",
             "log.retention.check.interval.ms": "60000",
         }
+        if (auth or self.auth) == "scram":
+            lines.update(ScramListener(self.data_dir).server_properties(port, controller_port))
+        self.config_path.touch(mode=0o600)  # the JAAS line holds the broker's own password
         self.config_path.write_text("".join(f"{key}={value}\n" for key, value in lines.items()))
 
     def _format(self) -> None:
         port = self.settings.port or free_port()
         controller_port = self.settings.controller_port or free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._write_config(port, controller_port)
+        auth = self.settings.auth
+        scram_args = ScramListener(self.data_dir).prepare() if auth == "scram" else []
+        self._write_config(port, controller_port, auth=auth)
         uuid = self.infra.run_tool(STORAGE_TOOL_CLASS, "random-uuid")
         cluster_id = uuid.stdout.strip().splitlines()[-1] if uuid.returncode == 0 and uuid.stdout.strip() else ""
         if not cluster_id:
@@ -179,10 +217,11 @@ class LocalBroker:
             cluster_id,
             "--config",
             str(self.config_path),
+            *scram_args,
         )
         if result.returncode != 0:
             raise BrokerError(f"kafka-storage format failed: {result.stdout[-1000:]}{result.stderr[-1000:]}")
-        state = {"cluster_id": cluster_id, "port": port, "controller_port": controller_port}
+        state = {"cluster_id": cluster_id, "port": port, "controller_port": controller_port, "auth": auth}
         self.state_path.write_text(json.dumps(state, indent=2) + "\n")
         log.info("broker.formatted", data_dir=str(self.data_dir), cluster_id=cluster_id, port=port)
 
@@ -201,9 +240,11 @@ class LocalBroker:
 
     def start(self) -> BrokerStatus:
         """Start the broker if it is not running and wait until it answers (it, not another one on its port)."""
+        self._check_auth()
         existing = self.pid()
         if existing is not None:
-            if self._ours(answering_cluster(self.bootstrap, timeout=self.settings.start_timeout_s)):
+            if self._ours(self._answering(self.settings.start_timeout_s)):
+                self._admit()
                 return BrokerStatus(
                     True,
                     existing,
@@ -211,6 +252,8 @@ class LocalBroker:
                     str(self.data_dir),
                     self.infra.kafka_version,
                     already_running=True,
+                    auth=self.auth,
+                    ca_location=self._ca_location(),
                 )
             raise BrokerError(f"broker process {existing} is alive but does not answer on {self.bootstrap}")
         self.infra.ensure_jars()
@@ -218,7 +261,7 @@ class LocalBroker:
         if not self.formatted():
             self._format()
         port, controller_port = self.ports()
-        already = answering_cluster(self.bootstrap, timeout=1.0)
+        already = self._answering(1.0)
         if already is not None:
             raise self._foreign(already)
         self._write_config(port, controller_port)
@@ -240,13 +283,20 @@ class LocalBroker:
             if process.poll() is not None:
                 self.pid_path.unlink(missing_ok=True)
                 raise BrokerError(f"broker exited with {process.returncode} during start:\n{self._log_tail()}")
-            answered = answering_cluster(self.bootstrap, timeout=2.0)
+            answered = self._answering(2.0)
             if answered is not None and not self._ours(answered):
                 self.stop()
                 raise self._foreign(answered)
             if answered is not None:
+                self._admit()
                 startup = time.monotonic() - began
-                log.info("broker.started", pid=process.pid, bootstrap=self.bootstrap, startup_s=round(startup, 2))
+                log.info(
+                    "broker.started",
+                    pid=process.pid,
+                    bootstrap=self.bootstrap,
+                    startup_s=round(startup, 2),
+                    auth=self.auth,
+                )
                 return BrokerStatus(
                     True,
                     process.pid,
@@ -254,10 +304,28 @@ class LocalBroker:
                     str(self.data_dir),
                     self.infra.kafka_version,
                     startup_s=startup,
+                    auth=self.auth,
+                    ca_location=self._ca_location(),
                 )
             time.sleep(0.25)
         self.stop()
         raise BrokerError(f"broker did not answer within {self.settings.start_timeout_s:.0f}s:\n{self._log_tail()}")
+
+    def _check_auth(self) -> None:
+        if self.formatted() and self.auth != self.settings.auth:
+            raise BrokerError(
+                f"the broker in {self.data_dir} was formatted with auth {self.auth}, not {self.settings.auth}: "
+                "start it as it was formatted, or give it another data directory (MEMLANE_STATE_DIR)"
+            )
+        if self.settings.auth == "scram":
+            ScramListener.check_client(self.client)
+
+    def _admit(self) -> None:
+        """With auth: let the settings' SCRAM user in (created, or its password updated)."""
+        if self.scram is not None:
+            user = self.scram.admit(self.bootstrap, self.client)
+            if user is not None:
+                log.info("broker.user_admitted", user=user, mechanism="SCRAM-SHA-512")
 
     def stop(self) -> bool:
         """Stop the broker cleanly (SIGTERM, then SIGKILL after the timeout). True if one was running."""

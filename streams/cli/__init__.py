@@ -10,6 +10,7 @@ from streams.cli import (
     dlq_cmd,
     lag_cmd,
     publish_cmd,
+    registry_cmd,
     replay_cmd,
     run_cmd,
     search_cmd,
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(broker_cmd.app, name="broker")
+app.add_typer(registry_cmd.app, name="registry")
 app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(worker_cmd.app, name="worker")
 app.add_typer(dlq_cmd.app, name="dlq")

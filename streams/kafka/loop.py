@@ -90,12 +90,18 @@ class ConsumerLoop(Generic[E]):
         self.stats = LoopStats()
         self._releases: list[Callable[[], None]] = []
         self._auth_failing_since: float | None = None
+        self._auth_error: str | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned.set()
         HEALTH.ready(self.component)
         log.info("partitions.assigned", component=self.component, partitions=[p.partition for p in partitions])
+
+    def on_client_error(self, error: KafkaError) -> None:
+        """The consumer's `error_cb`: librdkafka reports a refused login only here, never through `consume`."""
+        if error.code() == KafkaError._AUTHENTICATION:
+            self._auth_error = error.str()
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions.revoked", component=self.component, partitions=[p.partition for p in partitions])
@@ -254,7 +260,9 @@ class ConsumerLoop(Generic[E]):
                     self._authentication_failed(str(error))
                 log.warning("consumer.error", component=self.component, error=str(error))
         if batch:
-            self._auth_failing_since = None
+            self._auth_failing_since = self._auth_error = None
+        elif self._auth_error is not None:
+            self._authentication_failed(self._auth_error)
         return batch
 
     def _authentication_failed(self, reason: str) -> None:

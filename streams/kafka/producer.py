@@ -177,6 +177,12 @@ class ReliableProducer:
             return
         try:
             self.flush(timeout)
+        except DeliveryError:
+            # what flush could not deliver is reported failed now: closing would otherwise wait out
+            # message.timeout.ms (e.g. two minutes after the broker refused the credentials)
+            self._producer.purge()
+            self._producer.flush(0)
+            raise
         finally:
             self._closed = True
             close = getattr(self._producer, "close", None)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from confluent_kafka import KafkaError
+
 from schemas.events import EventModel
 from sinks.base import Sink
 from streams.health import HEALTH
@@ -61,9 +63,13 @@ def build_worker(
     overrides = {} if max_poll_interval_ms is None else {"max.poll.interval.ms": max_poll_interval_ms}
     # a loop silent for longer than a batch may take (the poll interval) and a minute more is not live
     HEALTH.stale_after_s = (max_poll_interval_ms or DEFAULT_MAX_POLL_INTERVAL_MS) / 1000 + 60
+
+    def on_client_error(error: KafkaError) -> None:  # librdkafka calls it inside consume(), once `loop` exists
+        loop.on_client_error(error)
+
     loop = ConsumerLoop(
         component=spec.component,
-        consumer=make_consumer(ctx.kafka, group_id, **overrides),
+        consumer=make_consumer(ctx.kafka, group_id, error_cb=on_client_error, **overrides),
         topics=[spec.topic(ctx.topics)],
         decoder=RecordDecoder(spec.model, ctx.codec, stage=spec.stage, validate=spec.validate),
         sink=sink,

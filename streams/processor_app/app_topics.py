@@ -12,6 +12,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from schemas.errors import TopicError
+from streams.kafka.credentials import check_credentials
 from streams.kafka.provision import wait_for_leaders
 from streams.processor_app.config import WorkerConfig, ticks_topic_name
 
@@ -38,6 +39,7 @@ def require_zstd() -> None:
 def prepare_topics(config: WorkerConfig) -> int:
     """Checks the catalogue topics, creates the tick topic if missing; returns the turns topic's partitions."""
     require_zstd()
+    check_credentials(config.ctx.kafka)  # aiokafka and the admin client below would only time out on a bad login
     admin = AdminClient(config.ctx.kafka.as_librdkafka_dict())
     topics, app_settings = config.ctx.topics, config.app
     needed = [topics.turns, topics.requests, topics.skipped, topics.quarantine]
