@@ -32,6 +32,11 @@ def worker_command(name: str, *, idle_exit_s: float | None = None) -> list[str]:
     return command
 
 
+def serve_command(port: int, *, host: str = "127.0.0.1") -> list[str]:
+    """The command line of `memlane serve` on `host:port` run by this interpreter."""
+    return [sys.executable, "-m", "streams.cli", "serve", "--host", host, "--port", str(port), "--log-level", "warning"]
+
+
 def spawn_worker(
     settings: Settings,
     name: str,
@@ -84,4 +89,11 @@ def run_worker_process(
     return result.returncode
 
 
-__all__ = ["child_environment", "run_worker_process", "spawn_processors", "spawn_worker", "worker_command"]
+__all__ = [
+    "child_environment",
+    "run_worker_process",
+    "serve_command",
+    "spawn_processors",
+    "spawn_worker",
+    "worker_command",
+]

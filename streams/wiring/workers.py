@@ -231,6 +231,18 @@ def verifier_groups(settings: Settings) -> Groups:
     )
 
 
+def worker_inputs(settings: Settings) -> dict[str, tuple[str, str]]:
+    """`memlane worker NAME` -> (its consumer group, the topic it reads): where each worker's lag is."""
+    groups, topics = verifier_groups(settings), settings.topics
+    return {
+        "processors": (groups.processors, topics.turns),
+        "extract": (groups.extract, topics.requests),
+        "fallback": (groups.fallback, topics.dlq),
+        "sink-qdrant": (groups.sink_qdrant, topics.memories),
+        "sink-blobs": (groups.sink_blobs, topics.requests),
+    }
+
+
 WORKERS: dict[str, Callable[..., Any]] = {
     "processors": run_processors,
     "extract": run_extract,
@@ -254,4 +266,5 @@ __all__ = [
     "run_sink_qdrant",
     "serve",
     "verifier_groups",
+    "worker_inputs",
 ]
