@@ -37,6 +37,8 @@ from streams.verifier import VerifyReport
 from streams.wiring.fleet import PIPELINE, SERVE, Fleet, Member
 from streams.wiring.workers import worker_inputs
 
+FAULTS = Path(__file__).resolve().parent / "faults"
+"""On a child's PYTHONPATH: the scenarios' fault injection (`faults/sitecustomize.py`)."""
 TENANT = "acme"
 CLAUDE_KEY = "sk-scenario"
 API_KEY = "k-scenario"
@@ -67,6 +69,7 @@ class LivePipeline:
         ollama_latency_s: float = 0.02,
         env: dict[str, str] | None = None,
         extraction: dict[str, Any] | None = None,
+        sinks: dict[str, Any] | None = None,
     ) -> None:
         self.pipeline = Pipeline.for_test(base, work)
         self.work = work
@@ -76,6 +79,7 @@ class LivePipeline:
         self.claude = FakeAnthropicServer(api_key=CLAUDE_KEY, tool_responder=reader.claude_tool_responder)
         self._env = env or {}
         self._extraction = {**EXTRACTION, **(extraction or {})}
+        self._sinks = sinks or {}
         self.loads: list[RatePublisher] = []
         self.fleet: Fleet
         self.began = time.monotonic()
@@ -99,6 +103,7 @@ class LivePipeline:
                 "consumer_session_timeout_s": 6.0,
                 "api_keys": {API_KEY: TENANT},
                 "extraction": s.extraction.model_copy(update=self._extraction),
+                "sinks": s.sinks.model_copy(update=self._sinks),
             }
         )
         self.fleet = Fleet(self.pipeline.settings, self.work / "logs", env=self._env, grace_s=30.0)
@@ -213,4 +218,4 @@ def assert_accounted(report: VerifyReport, published: int) -> None:
     assert report.memory_ids_twice == 0
 
 
-__all__ = ["CLAUDE_KEY", "TENANT", "LivePipeline", "assert_accounted", "counts"]
+__all__ = ["CLAUDE_KEY", "FAULTS", "TENANT", "LivePipeline", "assert_accounted", "counts"]
