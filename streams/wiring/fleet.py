@@ -97,7 +97,7 @@ class Fleet:
         client_id = f"memlane-{name}-{number}"
         port = free_port() if name == SERVE else None
         command = serve_command(port) if port is not None else worker_command(name)
-        child = {**child_environment(self.settings.model_copy(update={"client_id": client_id})), **self.env}
+        child = {**child_environment(self._member_settings(name, client_id)), **self.env}
         child.update(env or {})
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}-{number}.log"
@@ -108,6 +108,16 @@ class Fleet:
         member = Member(name, number, process, log_path, client_id, port)
         self.members.append(member)
         return member
+
+    def _member_settings(self, name: str, client_id: str) -> Settings:
+        """The fleet's settings with the member's client id; a processors member gets a RocksDB directory of
+        its own (one per worker process), which it fills from the changelog."""
+        update: dict[str, object] = {"client_id": client_id}
+        if name == "processors":
+            app = self.settings.processor_app
+            tables = app.data_dir or self.settings.state_dir / "processors"
+            update["processor_app"] = app.model_copy(update={"data_dir": tables / client_id})
+        return self.settings.model_copy(update=update)
 
     def start_all(self, names: Sequence[str] = PIPELINE) -> list[Member]:
         """One member of each of `names`, then wait until all are ready."""
