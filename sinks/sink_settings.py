@@ -100,6 +100,10 @@ class SinkSettings(BaseModel):
     """Flush the shard at the end of every upsert (~20 ms), so a returned upsert is durable. A sink that
     flushes at its checkpoints, before committing offsets, sets this off for throughput."""
     optimize_every_points: int = Field(default=20_000, ge=0, description="edge: build HNSW after N writes")
+    edge_min_free_mb: float = Field(default=64.0, ge=0.0)
+    """Free space the embedded shard's filesystem keeps: below it, writes push back (the sink waits, its
+    memories stay in Kafka) instead of running the engine into a full disk. 0 turns the check off."""
+    edge_disk_retry_s: float = Field(default=10.0, gt=0.0, description="wait before writing again on a full disk")
     qdrant_timeout_s: int = Field(default=30, ge=1)
 
     # --- the search service (sinks/search) -----------------------------------------------------------

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     """The one size policy: the largest message memlane produces; topics and every producer follow it."""
     delivery_timeout_s: float = Field(default=120.0, gt=0)
     """How long a producer retries a message (e.g. through a broker outage) before reporting it undelivered."""
+    consumer_session_timeout_s: float | None = Field(default=None, ge=6.0, le=300.0)
+    """How long a worker's consumer group waits for a member that went silent (killed) before handing its
+    partitions to the others; default 30 s. The processors' is `MEMLANE_PROCESSOR_APP__SESSION_TIMEOUT_S`."""
     topic_replication_factor: int = Field(default=1, ge=1)
     topic_min_insync_replicas: int = Field(default=1, ge=1)
 
@@ -152,6 +155,7 @@ class Settings(BaseSettings):
             client_id=self.client_id,
             max_message_bytes=self.max_message_bytes,
             delivery_timeout_s=self.delivery_timeout_s,
+            session_timeout_s=self.consumer_session_timeout_s,
         )
 
     def kafka_config(self, **overrides: Any) -> dict[str, Any]:

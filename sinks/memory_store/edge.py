@@ -12,16 +12,24 @@ flush, so once `upsert` returns its points survive a killed process; with the WA
 covers them. A sink may turn the per-upsert flush off (`edge_flush_each_upsert=False`) and call
 `flush()` at each checkpoint before committing offsets: what was not flushed is then replayed from
 Kafka, and replays are idempotent. One process at a time may open a shard directory.
+
+Full disk: the engine writes through sparse, memory-mapped 32 MB chunks, so the free space it needs is not
+what its files take (a new shard takes under 1 MB on ext4 and maps ~190 MB), and a page the filesystem cannot
+back is a SIGBUS that kills the process, not an error (on a tmpfs smaller than that, even opening the shard
+does). So before every write and optimisation the store checks that its filesystem keeps `edge_min_free_mb`
+free; below that it raises `SinkBackpressureError`: the sink commits what it wrote and waits
+`edge_disk_retry_s`, the rest of its input waiting in Kafka, until space is back.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from schemas.errors import ConfigError, MemlaneError, SearchError, SinkError
+from schemas.errors import ConfigError, MemlaneError, SearchError, SinkBackpressureError, SinkError
 from sinks.embeddings import Embedder
 from sinks.sink_settings import SinkSettings
 
@@ -184,7 +192,21 @@ class EdgeMemoryStore(MemoryStore):
         with _engine(SearchError, "count"):
             return int(self._shard.count(self._qe.CountRequest(exact=True, filter=self._filter(conditions))))
 
+    def _check_space(self, what: str) -> None:
+        """Push back (`SinkBackpressureError`) while the shard's filesystem has less than the reserve free."""
+        reserve_mb = self.settings.edge_min_free_mb
+        if reserve_mb <= 0:
+            return
+        free_mb = shutil.disk_usage(self.path).free / 2**20
+        if free_mb < reserve_mb:
+            raise SinkBackpressureError(
+                f"{what} waits: {free_mb:.0f} MB free on the filesystem of {self.path}, under the "
+                f"{reserve_mb:g} MB the shard keeps (MEMLANE_SINKS__EDGE_MIN_FREE_MB)",
+                retry_after=self.settings.edge_disk_retry_s,
+            )
+
     def _write(self, points: Sequence[PointData]) -> None:
+        self._check_space("upsert")
         qe = self._qe
         batch = [
             qe.Point(p.id, {TEXT_VECTOR: p.text, TAGS_VECTOR: p.tags} if p.tags else {TEXT_VECTOR: p.text}, p.payload)
@@ -204,6 +226,7 @@ class EdgeMemoryStore(MemoryStore):
     # --- lifecycle ----------------------------------------------------------------------------
     def optimize(self) -> bool:
         """Build HNSW graphs and quantized segments now (blocking); True if anything changed."""
+        self._check_space("optimize")
         with self._write_lock, _engine(SinkError, "optimize"):
             self._since_optimize = 0
             return bool(self._shard.optimize())

@@ -47,6 +47,9 @@ class KafkaConnection(BaseModel):
     max_message_bytes: int = Field(default=1_000_000, ge=4 * HEADROOM_BYTES)
     delivery_timeout_s: float = Field(default=120.0, gt=0)
     """How long a producer retries a message before it reports it undelivered (`message.timeout.ms`)."""
+    session_timeout_s: float | None = Field(default=None, ge=6.0, le=300.0)
+    """How long a consumer group waits for a silent member (one killed) before its partitions move on
+    (`session.timeout.ms`); None keeps the consumers' default of 30 s. The broker allows 6..300 s."""
     """The largest message a memlane producer sends (`message.max.bytes`, faust's `producer_max_request_size`)."""
 
     @property

@@ -33,9 +33,17 @@ _LEADERSHIP_MOVING = frozenset(
 )
 
 
+def consumer_config(kafka: KafkaConnection, group_id: str, **overrides: Any) -> dict[str, Any]:
+    """The librdkafka settings of an at-least-once consumer in `group_id` (with the connection's session timeout)."""
+    conf: dict[str, Any] = {"group.id": group_id, **AT_LEAST_ONCE_CONF}
+    if kafka.session_timeout_s is not None:
+        conf["session.timeout.ms"] = int(kafka.session_timeout_s * 1000)
+    return kafka.as_librdkafka_dict(**{**conf, **overrides})
+
+
 def make_consumer(kafka: KafkaConnection, group_id: str, **overrides: Any) -> Consumer:
     """A consumer in `group_id` configured for at-least-once processing."""
-    return Consumer(kafka.as_librdkafka_dict(**{"group.id": group_id, **AT_LEAST_ONCE_CONF, **overrides}))
+    return Consumer(consumer_config(kafka, group_id, **overrides))
 
 
 def end_offsets(consumer: Consumer, topic: str, timeout: float = 30.0) -> dict[int, tuple[int, int]]:
@@ -101,4 +109,4 @@ def read_topic(
         consumer.close()
 
 
-__all__ = ["AT_LEAST_ONCE_CONF", "end_offsets", "make_consumer", "read_topic"]
+__all__ = ["AT_LEAST_ONCE_CONF", "consumer_config", "end_offsets", "make_consumer", "read_topic"]

@@ -32,9 +32,9 @@ def worker_command(name: str, *, idle_exit_s: float | None = None) -> list[str]:
     return command
 
 
-def serve_command(*, port: int, host: str = "127.0.0.1") -> list[str]:
-    """The command line of `memlane serve` run by this interpreter."""
-    return [sys.executable, "-m", "streams.cli", "serve", "--host", host, "--port", str(port)]
+def serve_command(port: int, *, host: str = "127.0.0.1") -> list[str]:
+    """The command line of `memlane serve` on `host:port` run by this interpreter."""
+    return [sys.executable, "-m", "streams.cli", "serve", "--host", host, "--port", str(port), "--log-level", "warning"]
 
 
 def spawn(

@@ -233,13 +233,21 @@ def verifier_groups(settings: Settings) -> Groups:
 
 def pipeline_groups(settings: Settings) -> dict[str, list[str]]:
     """Every consumer group of the pipeline and the topics it consumes (what `memlane lag` watches)."""
-    ex, sinks, topics = settings.extraction, settings.sinks, settings.topics
+    groups: dict[str, list[str]] = {}
+    for group, topic in worker_inputs(settings).values():
+        groups.setdefault(group, []).append(topic)
+    return groups
+
+
+def worker_inputs(settings: Settings) -> dict[str, tuple[str, str]]:
+    """`memlane worker NAME` -> (its consumer group, the topic it reads): where each worker's lag is."""
+    groups, topics = verifier_groups(settings), settings.topics
     return {
-        settings.processor_app.app_id: [topics.turns],
-        ex.worker_group_id: [topics.requests],
-        ex.fallback_group_id: [topics.dlq],
-        sinks.qdrant_sink_group_id: [topics.memories],
-        sinks.blob_sink_group_id: [topics.requests],
+        "processors": (groups.processors, topics.turns),
+        "extract": (groups.extract, topics.requests),
+        "fallback": (groups.fallback, topics.dlq),
+        "sink-qdrant": (groups.sink_qdrant, topics.memories),
+        "sink-blobs": (groups.sink_blobs, topics.requests),
     }
 
 
@@ -267,4 +275,5 @@ __all__ = [
     "run_sink_qdrant",
     "serve",
     "verifier_groups",
+    "worker_inputs",
 ]

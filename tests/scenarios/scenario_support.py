@@ -138,6 +138,10 @@ class Pipeline:
                 tenant_id=tenant_id,
             )
 
+    def verify_topics(self) -> VerifyReport:
+        """The verifier over the topics alone (while a sink holds the memory store open)."""
+        return verify(self.settings.stream_context(), verifier_groups(self.settings))
+
     def python(self) -> str:
         return sys.executable
 
