@@ -7,7 +7,7 @@ STAMP := $(VENV)/.memlane-installed
 KAFKA_JARS := infra/kafka/lib/.fetched
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop
+.PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop infra
 
 setup: $(STAMP) $(KAFKA_JARS)
 
@@ -59,6 +59,10 @@ bench: setup
 	$(BIN)/memlane bench search
 	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench offload --data $(DATA)
+
+## Regenerate the ops files (infra/prometheus, infra/grafana, infra/k8s) from the catalogue and settings.
+infra: setup
+	$(BIN)/python -m streams.deploy
 
 broker-start: setup
 	$(BIN)/memlane broker start
