@@ -25,7 +25,7 @@ import yaml
 from streams.deploy.components import consumer_groups
 from streams.settings import Settings
 
-RUNBOOK = "docs/operations.md#alerts"
+RUNBOOK = "docs/operations.md"
 FALLBACK_RATIO_RULE = "memlane:fallback_ratio:rate30m"
 FORWARDED_RATIO_RULE = "memlane:tokens_forwarded_ratio:rate1h"
 PAID_COST_RULE = "memlane:paid_cost_usd:rate1h"
@@ -61,7 +61,7 @@ class _Alert:
             "annotations": {
                 "summary": self.summary,
                 "description": self.description,
-                "runbook": f"{RUNBOOK}-{self.name.lower()}",
+                "runbook": f"{RUNBOOK}#{self.name.lower()}",
             },
         }
 

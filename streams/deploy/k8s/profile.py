@@ -91,7 +91,7 @@ class DeployProfile:
     gpu_node_selector: dict[str, str] = field(default_factory=lambda: {"nvidia.com/gpu.present": "true"})
     blob_storage: str = "200Gi"
     blob_storage_class: str | None = None
-    """A ReadWriteMany class (NFS, CephFS, EFS, an S3 CSI driver); None: the cluster's default."""
+    """The state volume's storage class (ReadWriteOnce, node-local or block storage); None: the cluster's default."""
     replicas: dict[str, int] = field(
         default_factory=lambda: {
             "processors": 2,

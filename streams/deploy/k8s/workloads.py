@@ -6,10 +6,14 @@ topic names, the topic shape, service URLs, where state lives) and sets its own 
 (`streams.deploy.components`); the probes and Prometheus' pod annotations use that port. Secrets come from a
 Secret named `memlane-secrets` that operators create (keys `anthropic-api-key`, `api-keys`).
 
-The blob store is a directory every component shares (claim checks, windows, overflow of parked messages):
-a ReadWriteMany volume mounted at the state directory. The processors keep their RocksDB tables on a local
-`emptyDir` (restored from the changelog topics after a reschedule). The extraction Deployment leaves
-`replicas` unset: KEDA owns it (`streams.deploy.k8s.autoscaling`).
+The blob store is a directory every component shares (claim checks, windows, overflow of parked messages)
+with a SQLite index in WAL mode, which is safe between processes of one host and not over a network file
+system. So the state directory is one ReadWriteOnce volume and every pod that mounts it is scheduled on the
+node holding it (a required pod affinity on `memlane.io/state`); the GPU servers, Kafka and Qdrant run
+anywhere. Spreading memlane's own pods over nodes needs an object-store blob backend (docs/scaling.md).
+The processors keep their RocksDB tables on a local `emptyDir` (restored from the changelog topics after a
+reschedule). The extraction Deployment leaves `replicas` unset: KEDA owns it
+(`streams.deploy.k8s.autoscaling`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from streams.settings import Settings
 ENV_CONFIGMAP = "memlane-env"
 SECRETS = "memlane-secrets"
 BLOB_CLAIM = "memlane-state"
+STATE_LABEL = {"memlane.io/state": "shared"}
+"""Pods mounting the state volume carry it; each requires a node running another such pod (or none yet)."""
 PENDING_SETTINGS = {"MEMLANE_METRICS_HOST": "0.0.0.0"}
 """Variables the manifests set that memlane's settings do not read yet: the metrics server binds 127.0.0.1
 today, where neither the kubelet's probes nor Prometheus reach it (docs/operations.md)."""
@@ -63,9 +69,9 @@ def config_map(settings: Settings, profile: DeployProfile) -> dict[str, Any]:
 
 
 def state_claim(profile: DeployProfile) -> dict[str, Any]:
-    """The shared state directory (blob store, Claude budget): ReadWriteMany, one for the whole deployment."""
+    """The shared state directory (blob store, Claude budget): one node-local volume for the deployment."""
     spec: dict[str, Any] = {
-        "accessModes": ["ReadWriteMany"],
+        "accessModes": ["ReadWriteOnce"],
         "resources": {"requests": {"storage": profile.blob_storage}},
     }
     if profile.blob_storage_class:
@@ -121,6 +127,12 @@ def _container(item: Component, settings: Settings, profile: DeployProfile) -> d
     }
 
 
+def _with_the_state() -> dict[str, Any]:
+    """On the node of the other pods sharing the state volume (the first one lands anywhere)."""
+    term = {"labelSelector": {"matchLabels": dict(STATE_LABEL)}, "topologyKey": "kubernetes.io/hostname"}
+    return {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+
+
 def deployment(item: Component, settings: Settings, profile: DeployProfile) -> dict[str, Any]:
     """The Deployment of one component: its command, port, probes, resources and volumes."""
     volumes: list[dict[str, Any]] = [{"name": "state", "persistentVolumeClaim": {"claimName": BLOB_CLAIM}}]
@@ -130,10 +142,11 @@ def deployment(item: Component, settings: Settings, profile: DeployProfile) -> d
         "selector": {"matchLabels": selector(item.job)},
         "template": {
             "metadata": {
-                "labels": {**labels(item.job), "app.kubernetes.io/component": item.name},
+                "labels": {**labels(item.job), "app.kubernetes.io/component": item.name, **STATE_LABEL},
                 "annotations": scrape_annotations(item.metrics_port, item.metrics_path),
             },
             "spec": {
+                "affinity": _with_the_state(),
                 "containers": [_container(item, settings, profile)],
                 "volumes": volumes,
                 "terminationGracePeriodSeconds": _grace_s(item, settings),
@@ -180,6 +193,7 @@ __all__ = [
     "ENV_CONFIGMAP",
     "PENDING_SETTINGS",
     "SECRETS",
+    "STATE_LABEL",
     "config_map",
     "deployment",
     "shared_env",

@@ -145,3 +145,15 @@ def test_prometheus_scrapes_one_job_per_component_at_its_port() -> None:
 def test_the_kustomization_applies_every_file() -> None:
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     assert sorted(kustomization["resources"]) == sorted(p.name for p in K8S.glob("*.yaml") if p.stem != "kustomization")
+
+
+def test_every_pod_sharing_the_state_volume_lands_on_its_node() -> None:
+    (claim,) = _by_kind("memlane.yaml", "PersistentVolumeClaim")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"], "SQLite WAL (the blob index) is one host's"
+    for deployment in _by_kind("memlane.yaml", "Deployment"):
+        pod = deployment["spec"]["template"]
+        volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+        assert volumes["state"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+        (term,) = pod["spec"]["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert term["topologyKey"] == "kubernetes.io/hostname"
+        assert term["labelSelector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()

@@ -68,3 +68,12 @@ def test_promql_names_the_series_it_reads_and_refuses_what_does_not_parse() -> N
     assert metric_names("histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))") == {"h_bucket"}
     with pytest.raises(PromQLError):
         parse("rate(a_total[$unknown])")
+
+
+def test_every_alert_has_its_runbook_section_in_the_operations_doc() -> None:
+    doc = (RULES.parents[2] / "docs/operations.md").read_text()
+    anchors = {line.lstrip("#").strip().lower() for line in doc.splitlines() if line.startswith("#")}
+    for rule in load_rule_file(RULES.read_text()).rules():
+        if rule.alert:
+            path, anchor = rule.annotations["runbook"].split("#")
+            assert path == "docs/operations.md" and anchor in anchors, rule.alert
