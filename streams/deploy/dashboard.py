@@ -21,7 +21,13 @@ try:
     from grafana_foundation_sdk.builders import stat, timeseries
     from grafana_foundation_sdk.builders.prometheus import Dataquery
     from grafana_foundation_sdk.cog.encoder import JSONEncoder
-    from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement, StackingMode
+    from grafana_foundation_sdk.models.common import (
+        BigValueColorMode,
+        BigValueGraphMode,
+        LegendDisplayMode,
+        LegendPlacement,
+        StackingMode,
+    )
     from grafana_foundation_sdk.models.dashboard import DashboardCursorSync, DataSourceRef, Threshold, ThresholdsMode
 except ImportError as exc:  # pragma: no cover - the ops extra is part of `all`
     raise ImportError("the dashboard generator needs the ops extra: pip install 'memlane[ops]'") from exc
@@ -69,8 +75,11 @@ def _stat(title: str, unit: str, expr: str, *, description: str, red_above: floa
         .description(description)
         .unit(unit)
         .datasource(DATASOURCE)
-        .span(6)
-        .height(4)
+        .span(4)
+        .height(8)
+        .graph_mode(BigValueGraphMode.AREA)
+        .color_mode(BigValueColorMode.VALUE)
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .with_target(_query(expr, "", "A"))
     )
     if red_above is not None:
@@ -174,6 +183,20 @@ def _cost(settings: Settings) -> Iterator[object]:
         " the fallback did with them.",
     )
     yield _series(
+        "Cost per hour",
+        "currencyUSD",
+        [(f"sum by (provider) (rate(memlane_llm_cost_usd_total[{RATE}])) * 3600", "{{provider}}")],
+        description="Estimated spend rate in US dollars per hour, per provider.",
+        span=8,
+    )
+    yield _stat(
+        "Claude budget left today",
+        "percentunit",
+        "min(memlane_claude_budget_remaining_tokens) / max(memlane_claude_budget_limit_tokens)",
+        description="Share of the fallback's daily Claude token budget still available.",
+    )
+
+    yield _series(
         "Paid tokens",
         "short",
         [
@@ -189,26 +212,13 @@ def _cost(settings: Settings) -> Iterator[object]:
         ],
         description="LLM tokens per second: paid (Claude) and local (Ollama), and the tokens a cloud-only"
         " pipeline would have paid for.",
-        span=8,
+        span=20,
     )
     yield _stat(
         "Paid cost (range)",
         "currencyUSD",
         "sum(increase(memlane_llm_cost_usd_total[$__range]))",
         description="Estimated LLM spend over the dashboard's time range (the price table of the settings).",
-    )
-    yield _series(
-        "Cost per hour",
-        "currencyUSD",
-        [(f"sum by (provider) (rate(memlane_llm_cost_usd_total[{RATE}])) * 3600", "{{provider}}")],
-        description="Estimated spend rate in US dollars per hour, per provider.",
-        span=8,
-    )
-    yield _stat(
-        "Claude budget left today",
-        "percentunit",
-        "min(memlane_claude_budget_remaining_tokens) / max(memlane_claude_budget_limit_tokens)",
-        description="Share of the fallback's daily Claude token budget still available.",
     )
 
 

@@ -103,7 +103,10 @@ def _grace_s(item: Component, settings: Settings) -> int:
 
 def _container(item: Component, settings: Settings, profile: DeployProfile) -> dict[str, Any]:
     port_name = "metrics" if item.is_worker else "http"
-    env: list[dict[str, Any]] = [{"name": "MEMLANE_METRICS_PORT", "value": str(item.metrics_port)}]
+    # `memlane serve` serves /metrics on its API port: a MEMLANE_METRICS_PORT there would ask for the same port
+    env: list[dict[str, Any]] = (
+        [{"name": "MEMLANE_METRICS_PORT", "value": str(item.metrics_port)}] if item.is_worker else []
+    )
     if item.name == "fallback":
         env.append(_secret_env("MEMLANE_ANTHROPIC_API_KEY", "anthropic-api-key"))
     if item.name == "serve":

@@ -83,7 +83,7 @@ def test_each_component_runs_with_its_port_probes_and_resources(item: Any) -> No
     (port,) = container["ports"]
     assert port["containerPort"] == item.metrics_port
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["MEMLANE_METRICS_PORT"] == str(item.metrics_port)
+    assert env.get("MEMLANE_METRICS_PORT") == (str(item.metrics_port) if item.is_worker else None)
     assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(item.metrics_port)
     assert f"memlane-{pod['metadata']['labels']['app.kubernetes.io/component']}" == item.job
     for probe, path in (
