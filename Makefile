@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 OLLAMA_DIR ?= .memlane/ollama
 
 .PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop \
-	ollama-model ollama-start ollama-stop bench-real models registry-app registry-start registry-stop fuzz
+	ollama-model ollama-start ollama-stop bench-real models registry-app registry-start registry-stop fuzz infra
 
 setup: $(STAMP) $(KAFKA_JARS) $(MODEL_STAMP) $(REGISTRY_APP)
 
@@ -98,6 +98,10 @@ bench: setup
 	$(BIN)/memlane bench search
 	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench offload --data $(DATA)
+
+## Regenerate the ops files (infra/prometheus, infra/grafana, infra/k8s) from the catalogue and settings.
+infra: setup
+	$(BIN)/python -m streams.deploy
 
 broker-start: setup
 	$(BIN)/memlane broker start

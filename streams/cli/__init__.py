@@ -7,6 +7,7 @@ import typer
 from streams.cli import (
     bench_cmd,
     broker_cmd,
+    deploy_cmd,
     dlq_cmd,
     lag_cmd,
     publish_cmd,
@@ -34,6 +35,7 @@ app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(worker_cmd.app, name="worker")
 app.add_typer(dlq_cmd.app, name="dlq")
 app.add_typer(replay_cmd.app, name="replay")
+app.add_typer(deploy_cmd.app, name="deploy")
 app.command("publish")(publish_cmd.publish)
 app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from streams.cli.context import console, get_settings, reported_errors
 from streams.kafka.consumer_lag import LagMonitor, PartitionLag
-from streams.wiring.workers import pipeline_groups
+from streams.wiring.groups import pipeline_groups
 
 
 def lag_table(rows: list[PartitionLag]) -> Table:

@@ -23,8 +23,8 @@ from streams.kafka.consumer_lag import LagMonitor
 from streams.settings import Settings
 from streams.verifier import VerifyReport
 from streams.wiring.accounting import verify_deployment
+from streams.wiring.groups import pipeline_groups
 from streams.wiring.stores import blob_store, publisher, reading_store
-from streams.wiring.workers import pipeline_groups
 
 LOCOMO = "locomo/locomo_dev5.json"
 

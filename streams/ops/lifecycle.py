@@ -29,8 +29,8 @@ from streams.kafka.consumer_lag import LagMonitor, PartitionLag
 from streams.kafka.provision import provision
 from streams.ops.state import PipelineState, alive, state_path
 from streams.settings import Settings
+from streams.wiring.groups import pipeline_groups
 from streams.wiring.processes import child_environment
-from streams.wiring.workers import pipeline_groups
 
 
 @dataclass

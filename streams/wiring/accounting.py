@@ -21,7 +21,7 @@ from streams.processor_app.envelope import StoredState
 from streams.processor_app.runtime import TABLE_NAME
 from streams.settings import Settings
 from streams.verifier import VerifyReport, verify
-from streams.wiring.workers import verifier_groups
+from streams.wiring.groups import verifier_groups
 
 
 def state_changelog(settings: Settings) -> str:

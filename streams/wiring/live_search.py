@@ -28,8 +28,8 @@ from streams.kafka.consumer_lag import LagMonitor
 from streams.kafka.worker_spec import build_worker
 from streams.settings import Settings
 from streams.wiring import shard_owner
+from streams.wiring.groups import pipeline_groups
 from streams.wiring.stores import blob_store, embedded_shard, memory_store, search_app
-from streams.wiring.workers import pipeline_groups
 from streams.workers import sink_qdrant
 
 log = structlog.get_logger(__name__)

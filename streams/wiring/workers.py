@@ -24,7 +24,7 @@ from streams.kafka.worker_spec import WorkerSpec, build_worker
 from streams.processor_app.app_settings import ProcessorAppSettings
 from streams.processor_app.config import WorkerConfig
 from streams.settings import Settings
-from streams.verifier import Groups
+from streams.wiring.groups import pipeline_groups, verifier_groups, worker_inputs
 from streams.wiring.stores import blob_store, embedder, memory_store
 from streams.workers import extract, fallback, sink_blobs, sink_qdrant
 from streams.workers.memory_delivery import max_poll_interval_ms
@@ -217,38 +217,6 @@ def run_processors(settings: Settings, *, idle_exit_s: float | None = None) -> N
 
     with blob_store(settings) as blobs:
         run_worker(processors_config(settings, blobs=blobs), idle_exit_s=idle_exit_s)
-
-
-def verifier_groups(settings: Settings) -> Groups:
-    """The consumer groups whose committed offsets tell the verifier what is still pending."""
-    ex, sinks = settings.extraction, settings.sinks
-    return Groups(
-        processors=settings.processor_app.app_id,
-        extract=ex.worker_group_id,
-        fallback=ex.fallback_group_id,
-        sink_qdrant=sinks.qdrant_sink_group_id,
-        sink_blobs=sinks.blob_sink_group_id,
-    )
-
-
-def pipeline_groups(settings: Settings) -> dict[str, list[str]]:
-    """Every consumer group of the pipeline and the topics it consumes (what `memlane lag` watches)."""
-    groups: dict[str, list[str]] = {}
-    for group, topic in worker_inputs(settings).values():
-        groups.setdefault(group, []).append(topic)
-    return groups
-
-
-def worker_inputs(settings: Settings) -> dict[str, tuple[str, str]]:
-    """`memlane worker NAME` -> (its consumer group, the topic it reads): where each worker's lag is."""
-    groups, topics = verifier_groups(settings), settings.topics
-    return {
-        "processors": (groups.processors, topics.turns),
-        "extract": (groups.extract, topics.requests),
-        "fallback": (groups.fallback, topics.dlq),
-        "sink-qdrant": (groups.sink_qdrant, topics.memories),
-        "sink-blobs": (groups.sink_blobs, topics.requests),
-    }
 
 
 WORKERS: dict[str, Callable[..., Any]] = {

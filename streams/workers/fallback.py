@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from processors.extraction import Extractor, usage_of
+from processors.extraction import DailyBudget, Extractor, usage_of
 from processors.extraction.policy import FallbackAction, policy_of
 from schemas.errors import ExtractionError, SinkBackpressureError
 from schemas.events import ExtractionRequest
@@ -30,7 +30,7 @@ from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import Overflow, error_info_for, park, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec
-from streams.metrics import DLQ_PARKED, FALLBACK
+from streams.metrics import CLAUDE_BUDGET_LIMIT, CLAUDE_BUDGET_REMAINING, DLQ_PARKED, FALLBACK
 from streams.workers.memory_delivery import deliver_memories, failed_model, publish_usage
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
@@ -66,8 +66,22 @@ class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
         self.producer = producer
         self.park_cooldown_s = park_cooldown_s
         self.counts = FallbackCounts()
+        self._export_budget()
+
+    def _export_budget(self) -> None:
+        """The daily Claude budget on /metrics (limit and what is left), when the extractor keeps one."""
+        budget = getattr(self.extractor, "budget", None)
+        if isinstance(budget, DailyBudget) and budget.limit is not None:
+            CLAUDE_BUDGET_LIMIT.set(budget.limit)
+            CLAUDE_BUDGET_REMAINING.set(budget.remaining() or 0)
 
     def add(self, record: SinkRecord[ExtractionRequest]) -> None:
+        try:
+            self._add(record)
+        finally:
+            self._export_budget()
+
+    def _add(self, record: SinkRecord[ExtractionRequest]) -> None:
         request = record.value
         try:
             outcome = self.extractor.extract(request)

@@ -35,7 +35,7 @@ from streams.testing.fake_anthropic import FakeAnthropicServer
 from streams.testing.fake_ollama import FakeOllamaServer
 from streams.verifier import VerifyReport
 from streams.wiring.fleet import PIPELINE, SERVE, Fleet, Member
-from streams.wiring.workers import worker_inputs
+from streams.wiring.groups import worker_inputs
 
 FAULTS = Path(__file__).resolve().parent / "faults"
 """On a child's PYTHONPATH: the scenarios' fault injection (`faults/sitecustomize.py`)."""

@@ -31,6 +31,7 @@ from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers
 from streams.kafka.producer import ReliableProducer
+from streams.metrics import CLAUDE_BUDGET_LIMIT, CLAUDE_BUDGET_REMAINING
 from streams.settings import Settings
 from streams.testing.fake_anthropic import FakeAnthropicServer
 from streams.testing.fake_ollama import FakeOllamaServer
@@ -192,6 +193,9 @@ def test_ollama_down_mid_stream_is_drained_to_claude(kafka_settings: Settings, s
     [claude_calls] = [row for row in taxonomy.call_rows() if row["provider"] == "anthropic"]
     assert claude_calls["calls"] == counts.dead_lettered and claude_calls["failed"] == 0
     assert claude_calls["cost_usd"] > 0
+    limit = settings.extraction.daily_token_budget
+    assert limit and CLAUDE_BUDGET_LIMIT._value.get() == limit, "the fallback shows its budget on /metrics"
+    assert 0 <= CLAUDE_BUDGET_REMAINING._value.get() < limit, "and what the drained requests spent of it"
     [local] = [row for row in taxonomy.call_rows() if row["provider"] == "ollama"]
     assert local["calls"] - local["failed"] == counts.extracted and local["failed"] >= 1
 
