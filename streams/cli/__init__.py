@@ -16,6 +16,7 @@ from streams.cli import (
     run_cmd,
     search_cmd,
     serve_cmd,
+    settings_cmd,
     topics_cmd,
     up_cmd,
     verify_cmd,
@@ -47,6 +48,7 @@ app.command("up")(up_cmd.up_cmd)
 app.command("down")(up_cmd.down_cmd)
 app.command("status")(up_cmd.status_cmd)
 app.command("demo")(up_cmd.demo_cmd)
+app.command("settings")(settings_cmd.settings_cmd)
 
 
 @app.callback()

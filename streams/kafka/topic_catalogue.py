@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -16,13 +16,22 @@ DAY_MS = 24 * 3600 * 1000
 class TopicNames(BaseModel):
     """Names of memlane's topics (`MEMLANE_TOPICS__TURNS=...`)."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     turns: str = "memlane.turns.v1"
+    """Conversation turns as chat platforms publish them (keyed by tenant and conversation)."""
     skipped: str = "memlane.turns.skipped.v1"
+    """Skip records: each turn the processors did not forward, with its reason."""
     requests: str = "memlane.extraction.requests.v1"
+    """Extraction requests: windows of forwarded turns for the extraction workers."""
     memories: str = "memlane.memories.v1"
+    """Memory batches from extraction, the fallback and the write API, for the sinks."""
     dlq: str = "memlane.extraction.dlq.v1"
+    """Requests whose extraction failed, parked for the Claude fallback (dead-letter topic)."""
     quarantine: str = "memlane.quarantine.v1"
+    """Undecodable or invalid records, with their raw bytes and `memlane.error.*` headers."""
     usage: str = "memlane.usage.v1"
+    """One usage record per LLM call (tokens, latency, model, cost)."""
 
     def prefixed(self, prefix: str) -> TopicNames:
         """The same topics under `prefix` (a run's or a replay's own namespace)."""

@@ -154,7 +154,7 @@ class Fleet:
             self._admin = AdminClient(self.settings.kafka_config())
         try:
             (description,) = [f.result(10) for f in self._admin.describe_consumer_groups([group]).values()]
-        except KafkaException:
+        except (KafkaException, TimeoutError):  # a busy broker answers later: not a member yet
             return []
         return [m.client_id for m in description.members]
 
