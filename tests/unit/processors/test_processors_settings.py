@@ -12,7 +12,9 @@ from streams.settings import Settings
 def test_defaults_match_the_issue() -> None:
     settings = ProcessorSettings()
     assert settings.context_usage_ratio == 0.8
-    assert (settings.idle_timeout_s, settings.fact_flush_interval_s) == (300.0, 900.0), "live defaults: facts in minutes"
+    assert (settings.idle_timeout_s, settings.fact_flush_interval_s) == (300.0, 900.0), (
+        "live defaults: facts in minutes"
+    )
     assert settings.near_duplicate_threshold == 0.85
     assert settings.weights == PriorityWeights(error=1.0, decision=0.9, next_step=0.8, fact=0.5, chit_chat=0.1)
     assert settings.chit_chat_skip_threshold < settings.weights.fact
