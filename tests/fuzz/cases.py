@@ -6,9 +6,12 @@ from collections import Counter
 
 CASES: Counter[str] = Counter()
 
+API_EXAMPLES = {"ci": 40, "long": 2_000}
+"""Generated requests per API operation and key kind (schemathesis), per hypothesis profile."""
+
 
 def count(name: str) -> None:
     CASES[name] += 1
 
 
-__all__ = ["CASES", "count"]
+__all__ = ["API_EXAMPLES", "CASES", "count"]

@@ -27,9 +27,6 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-API_EXAMPLES = {"ci": 40, "long": 2_000}
-"""Generated requests per API operation and key kind (schemathesis)."""
-
 
 @pytest.fixture(scope="session", autouse=True)
 def fuzz_counts() -> Iterator[None]:

@@ -17,8 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from cases import count
-from conftest import API_EXAMPLES
+from cases import API_EXAMPLES, count
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
