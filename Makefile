@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 OLLAMA_DIR ?= .memlane/ollama
 
 .PHONY: setup run test test-unit test-integration check format bench clean kafka-jars broker-start broker-stop \
-	ollama-model ollama-start ollama-stop bench-real models registry-app registry-start registry-stop fuzz infra
+	test-all ollama-model ollama-start ollama-stop bench-real models registry-app registry-start registry-stop fuzz infra
 
 setup: $(STAMP) $(KAFKA_JARS) $(MODEL_STAMP) $(REGISTRY_APP)
 
@@ -65,8 +65,12 @@ $(REGISTRY_APP): infra/apicurio/pom.xml
 run: setup
 	$(BIN)/memlane run
 
-## Unit and integration tests; starts and stops its own Kafka broker.
+## Unit, integration, scenario, bench and fuzz tests (CI); starts and stops its own Kafka broker. The fault
+## scenarios and long runs (marker `slow`, ~15 more minutes) run with `make test-all` or tests/scenarios/run.
 test: setup
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: setup

@@ -23,6 +23,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 """Timestamps must lie in [EARLIEST, LATEST): anything else is a bad clock, not a date."""
+INT32_MAX = 2**31 - 1
+"""The largest value of an Avro `int` field: a model refuses what its wire type cannot carry."""
 MAX_ID_CHARS = 256
 
 
@@ -94,12 +96,18 @@ class _Record(BaseModel):
     @classmethod
     def _normalise_datetimes(cls, value: Any) -> Any:
         if isinstance(value, datetime):
-            value = _to_utc_millis(value)
-            if not EARLIEST <= value < LATEST:
-                raise ValueError(f"timestamp {value.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}")
-            return value
+            return _checked_timestamp(value)
+        if isinstance(value, tuple) and value and all(isinstance(item, datetime) for item in value):
+            return tuple(_checked_timestamp(item) for item in value)  # arrays of timestamps, as Avro keeps them
         _check_unicode(value)
         return value
+
+
+def _checked_timestamp(value: datetime) -> datetime:
+    value = _to_utc_millis(value)
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"timestamp {value.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}")
+    return value
 
 
 class EventModel(_Record):
@@ -137,9 +145,9 @@ class ConversationTurn(EventModel):
     content_ref: BlobRef | None = None
     tool_name: Id | None = None
     tool_output_bytes: int | None = Field(default=None, ge=0)
-    token_count: int = Field(ge=0)
-    context_tokens_used: int | None = Field(default=None, ge=0)
-    context_tokens_limit: int | None = Field(default=None, gt=0)
+    token_count: int = Field(ge=0, le=INT32_MAX)
+    context_tokens_used: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    context_tokens_limit: int | None = Field(default=None, gt=0, le=INT32_MAX)
     attachments: tuple[Attachment, ...] = ()
     session_id: Id | None = None
     event_time: datetime
@@ -173,8 +181,8 @@ class SkipRecord(EventModel):
     detail: str = ""
     scores: dict[str, float] = Field(default_factory=dict)
     cues: tuple[str, ...] = ()
-    token_count: int
-    source_partition: int | None = None
+    token_count: int = Field(le=INT32_MAX)
+    source_partition: int | None = Field(default=None, le=INT32_MAX)
     source_offset: int | None = None
     event_time: datetime
     recorded_at: datetime = Field(default_factory=utc_now)
@@ -189,11 +197,11 @@ class WindowTurn(_Record):
     content: str | None = None
     content_ref: BlobRef | None = None
     tool_name: str | None = None
-    token_count: int
+    token_count: int = Field(le=INT32_MAX)
     priority: float = 0.0
     priority_class: str = "fact"
     event_time: datetime
-    source_partition: int | None = None
+    source_partition: int | None = Field(default=None, le=INT32_MAX)
     source_offset: int | None = None
     published_at: datetime | None = None
     """When the turn was published (None in requests written before it was carried)."""
@@ -215,7 +223,7 @@ class ExtractionRequest(EventModel):
     priority_class: str
     trigger: str
     route: str = "auto"
-    token_count: int
+    token_count: int = Field(le=INT32_MAX)
     cues: tuple[str, ...] = ()
     source_topic: str | None = None
     created_at: datetime = Field(default_factory=utc_now)
@@ -242,7 +250,7 @@ class Memory(_Record):
 
 class Lineage(_Record):
     source_topic: str
-    source_partition: int
+    source_partition: int = Field(le=INT32_MAX)
     source_offset: int
     turn_topic: str | None = None
     first_turn_index: int
@@ -289,7 +297,7 @@ class UsageRecord(EventModel):
     cost_usd: float = Field(ge=0.0)
     outcome: str
     error_class: str | None = None
-    attempt: int = 1
+    attempt: int = Field(default=1, le=INT32_MAX)
     created_at: datetime = Field(default_factory=utc_now)
 
 

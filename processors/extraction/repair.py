@@ -37,6 +37,7 @@ class Repair(StrEnum):
     TEXT_CUT = "text_cut"
     MISSING_LIST = "missing_list"
     INVALID_TURN_INDEX = "invalid_turn_index"
+    UNSUPPORTED_SOURCE = "unsupported_source"
 
 
 Repairs = list[str]

@@ -27,6 +27,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from processors.extraction.contract import ErrorClass, extraction_failure
+from processors.extraction.grounding import regrounded
 from processors.extraction.memory_ids import memory_id
 from processors.extraction.repair import Repair, Repairs, clean_text, repair_document
 from schemas.events import ExtractionRequest, Memory, MemoryKind, Role, WindowTurn
@@ -202,12 +203,15 @@ def to_memories(
 ) -> tuple[Memory, ...]:
     """The result's items as memories; items with the same id are merged (highest confidence wins).
 
-    Each memory names its source turns (ids and turn indexes) and belongs to their users (`attribute`)."""
+    Each memory names its source turns (ids and turn indexes) and belongs to their users (`attribute`); a
+    citation none of whose turns contains the memory's words moves to the turn that does (`grounding`)."""
     made: Repairs = repairs if repairs is not None else []
     fallback_time = max((turn.event_time for turn in request.turns), default=request.created_at)
     merged: dict[str, Memory] = {}
     for kind, item in result.items():
-        sources = _source_turns(request, item.source_turns, made)
+        sources, moved = regrounded(request, item.text, _source_turns(request, item.source_turns, made))
+        if moved:
+            made.append(Repair.UNSUPPORTED_SOURCE)
         users = attribute(request, sources, item.subject)
         mid = memory_id(request.tenant_id, users[0], kind.value, item.text)
         memory = Memory(

@@ -20,7 +20,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-TURN = re.compile(r"^\[turn id=(?P<id>\S+) index=\d+ role=(?P<role>\w+)(?P<rest>[^\n]*)\]\n(?P<body>.*)$", re.MULTILINE)
+from processors.extraction.result import MAX_SUBJECT_CHARS, MAX_TEXT_CHARS
+
+TURN = re.compile(r"^\[turn (?P<index>\d+) role=(?P<role>\w+)(?P<rest>[^\n]*)\]\n(?P<body>.*)$", re.MULTILINE)
 SPEAKER = re.compile(r"speaker=(\S+)")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 MIN_WORDS = 5
@@ -29,7 +31,7 @@ MIN_WORDS = 5
 
 @dataclass(frozen=True)
 class WindowTurnText:
-    event_id: str
+    turn_index: int
     role: str
     speaker: str
     body: str
@@ -42,7 +44,7 @@ def window_turns(prompt: str) -> list[WindowTurnText]:
         speaker = SPEAKER.search(match.group("rest"))
         found.append(
             WindowTurnText(
-                match.group("id"), match.group("role"), speaker.group(1) if speaker else "", match.group("body")
+                int(match.group("index")), match.group("role"), speaker.group(1) if speaker else "", match.group("body")
             )
         )
     return found
@@ -69,7 +71,8 @@ class ReadingModel:
     """Answers an extraction prompt with the facts its user turns state; fails `failing_share` of windows."""
 
     failing_share: float = 0.0
-    confidence: float = 0.85
+    confidence: str = "high"
+    """A level of the result schema (high, medium, low)."""
 
     def fails(self, prompt: str) -> bool:
         if self.failing_share <= 0.0:
@@ -90,10 +93,10 @@ class ReadingModel:
                 text = f"{turn.speaker} said: {sentence}" if turn.speaker else sentence
                 facts.append(
                     {
-                        "text": text[:1000],
-                        "subject": turn.speaker,
+                        "text": text[:MAX_TEXT_CHARS],
+                        "subject": turn.speaker[:MAX_SUBJECT_CHARS],
                         "confidence": self.confidence,
-                        "source_turn_ids": [turn.event_id],
+                        "source_turns": [turn.turn_index],
                     }
                 )
         return {"facts": facts, "decisions": [], "next_steps": [], "errors": []}

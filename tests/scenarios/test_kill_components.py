@@ -1,16 +1,23 @@
 """kill -9 of every worker mid-stream, one after the other, while turns arrive at a fixed rate, then of the
 search service; each is restarted (a worker rejoins its group, the service answers again). Every turn ends
-accounted for exactly once and no memory id is stored twice."""
+accounted for exactly once and no memory id is stored twice.
+
+On the embedded store one process owns the memory shard: `memlane serve` runs the memory sink itself, so the
+sink-qdrant worker hands over to it (SIGTERM) before the service starts, and killing the service kills the
+shard's writer too."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from live_support import LivePipeline, assert_accounted, counts
 from scenario_support import record
 
 from streams.settings import Settings
 from streams.wiring.fleet import PIPELINE
+
+pytestmark = pytest.mark.slow  # a fault scenario: make test-all, tests/scenarios/run
 
 QUESTION = "Where did Maya move?"
 
@@ -26,6 +33,8 @@ def test_kill_9_of_each_worker_mid_stream_then_restart(kafka_settings: Settings,
             live.note(f"kill -9 {killed.name}-{killed.number} after {done} committed")
             back = live.fleet.wait_ready(live.fleet.start(name))
             live.note(f"{name} restarted, in its group after {back:.1f}s")
+        code = live.fleet.stop(member=live.fleet.alive("sink-qdrant")[0])
+        live.note(f"sink-qdrant handed the shard over to serve ({code})")
         serve = live.fleet.start("serve")
         live.fleet.wait_ready(serve)
         before = live.search(serve, QUESTION)

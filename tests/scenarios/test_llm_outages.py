@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from live_support import LivePipeline, assert_accounted, counts
 from scenario_support import record
 
@@ -21,6 +22,8 @@ from streams.kafka.consumer import read_topic
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers
 from streams.settings import Settings
+
+pytestmark = pytest.mark.slow  # a fault scenario: make test-all, tests/scenarios/run
 
 
 def parked_classes(live: LivePipeline) -> list[tuple[int, str]]:

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from live_support import FAULTS, LivePipeline, assert_accounted, counts
 from scenario_support import record
 from tiny_filesystem import fill, tiny_filesystem
 
 from streams.settings import Settings
+
+pytestmark = pytest.mark.slow  # a fault scenario: make test-all, tests/scenarios/run
 
 RESERVE_MB = 32.0
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from live_support import LivePipeline, assert_accounted, counts
 from scenario_support import record
 
 from streams.settings import Settings
 from streams.wiring.fleet import PIPELINE
+
+pytestmark = pytest.mark.slow  # a fault scenario: make test-all, tests/scenarios/run
 
 SCALABLE = tuple(name for name in PIPELINE if name != "sink-qdrant")
 

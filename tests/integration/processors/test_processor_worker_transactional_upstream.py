@@ -46,5 +46,5 @@ def test_offsets_without_records_are_stepped_over_and_every_turn_accounted(
         if "processors.offset_gap" in line:
             fields = dict(re.findall(r"(\w+)=(\d+)", line))
             partition, missing = int(fields["partition"]), int(fields["missing_from"])
-            present = present_offsets(kafka_settings, kafka_settings.topics.turns, partition, missing, missing)
+            present = present_offsets(kafka_settings.kafka, kafka_settings.topics.turns, partition, missing, missing)
             assert missing in present, f"sought back to offset {missing}, which holds no record: {line}"
