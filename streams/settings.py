@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.extraction.extraction_settings import ExtractionSettings
+from processors.offload.offload_settings import OffloadSettings
 from processors.stage_settings import ProcessorSettings
 from schemas.codec import EventCodec, codec_for
 from sinks.memory_store.open_store import edge_url
@@ -125,6 +126,7 @@ class Settings(BaseSettings):
     processor_app: ProcessorAppSettings = ProcessorAppSettings()
     extraction: ExtractionSettings = ExtractionSettings()
     sinks: SinkSettings = SinkSettings()
+    offload: OffloadSettings = OffloadSettings()
     ops: OpsSettings = OpsSettings()
 
     @model_validator(mode="after")

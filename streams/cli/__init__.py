@@ -8,6 +8,7 @@ from streams.cli import (
     bench_cmd,
     broker_cmd,
     dlq_cmd,
+    import_cmd,
     lag_cmd,
     publish_cmd,
     replay_cmd,
@@ -33,6 +34,7 @@ app.add_typer(worker_cmd.app, name="worker")
 app.add_typer(dlq_cmd.app, name="dlq")
 app.add_typer(replay_cmd.app, name="replay")
 app.command("publish")(publish_cmd.publish)
+app.command("import")(import_cmd.import_memories)
 app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)
 app.command("search")(search_cmd.search)

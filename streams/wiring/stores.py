@@ -17,6 +17,7 @@ from sinks.memory_store import MemoryStore, open_memory_store
 from sinks.memory_store.open_store import edge_url
 from sinks.sink_settings import SinkSettings
 from streams.ingest.claim_check import BlobClaimCheck
+from streams.ingest.memory_writer import MemoryWriter
 from streams.ingest.publisher import TurnPublisher
 from streams.settings import Settings
 from streams.wiring import shard_owner
@@ -114,6 +115,11 @@ def publisher(settings: Settings, blobs: BlobStore | None = None) -> TurnPublish
     )
 
 
+def memory_writer(settings: Settings, *, extractor: str = "api") -> MemoryWriter:
+    """Direct memory writes to the configured memories topic (the write API: "api"; `memlane import`: "import")."""
+    return MemoryWriter(settings.stream_context(), extractor=extractor)
+
+
 def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: BlobStore | None = None) -> FastAPI:
     """The search service over `store` and `blobs`, or over the configured stores opened on first use."""
     from sinks.search import SearchServiceConfig, create_app
@@ -123,6 +129,8 @@ def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: B
         max_body_bytes=settings.sinks.search_max_body_bytes,
         open_store=lambda: memory_store(settings),
         open_blobs=lambda: blob_store(settings),
+        open_writer=lambda: memory_writer(settings),
+        write_max_batch=settings.offload.write_max_batch,
     )
     return create_app(config, store=store, blobs=blobs)
 
@@ -133,6 +141,7 @@ __all__ = [
     "embedded_shard",
     "embedder",
     "memory_store",
+    "memory_writer",
     "publisher",
     "reading_store",
     "search_app",

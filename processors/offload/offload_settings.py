@@ -1,0 +1,29 @@
+"""Tuning of the work offloaded from the paid model (`MEMLANE_OFFLOAD__*`): direct writes and RAG pre-ranking.
+
+MEMLANE_OFFLOAD__WRITE_MAX_BATCH=100         most memories one `POST /v1/memories:batch` may carry
+MEMLANE_OFFLOAD__CONTEXT_CANDIDATES=20       search hits the local model re-ranks for `/v1/context`
+MEMLANE_OFFLOAD__CONTEXT_TOP_N=3             memories handed back, ready for a paid model
+MEMLANE_OFFLOAD__RERANK_MODEL=...            the Ollama model that re-ranks (default: the extraction model)
+MEMLANE_OFFLOAD__RERANK_TIMEOUT_S=20         one re-ranking call; slower falls back to the search order
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class OffloadSettings(BaseModel):
+    """Limits and models of the direct write API and RAG pre-ranking."""
+
+    write_max_batch: int = Field(default=100, ge=1, le=10_000)
+    context_candidates: int = Field(default=20, ge=1, le=100)
+    context_top_n: int = Field(default=3, ge=1, le=100)
+    rerank_model: str | None = None
+    """None: the extraction worker's Ollama model."""
+    rerank_timeout_s: float = Field(default=20.0, gt=0.0)
+    rerank_num_ctx: int = Field(default=4096, ge=512)
+    rerank_max_chars: int = Field(default=400, ge=40)
+    """Each candidate's text is cut to this in the re-ranking prompt (the answer keeps the whole text)."""
+
+
+__all__ = ["OffloadSettings"]
