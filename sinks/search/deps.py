@@ -20,6 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from schemas.errors import ConfigError
 from schemas.memory_input import MemoryInput
+from schemas.ranking import Ranking
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
 
@@ -30,6 +31,14 @@ class MemoryPublisher(Protocol):
     """Publishes written memories to the memories topic (`streams.ingest.memory_writer.MemoryWriter`)."""
 
     def write(self, tenant_id: str, inputs: Sequence[MemoryInput]) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class ContextRanker(Protocol):
+    """Orders search candidates' texts for a query (`processors.offload.rerank.OllamaReranker`)."""
+
+    def rank(self, query: str, texts: Sequence[str], *, tenant_id: str = "-") -> Ranking: ...
 
     def close(self) -> None: ...
 
@@ -47,6 +56,10 @@ class SearchServiceConfig:
     """How the write API publishes memories (`POST /v1/memories`); without it those routes answer 503."""
     write_max_batch: int = 100
     """Most memories one `POST /v1/memories:batch` may carry."""
+    open_ranker: Callable[[], ContextRanker] | None = field(default=None, repr=False)
+    """The local model that re-ranks `POST /v1/context` candidates; without it that route answers 503."""
+    context_candidates: int = 20
+    context_top_n: int = 3
 
 
 class Resources:
@@ -59,7 +72,8 @@ class Resources:
         self._store = store
         self._blobs = blobs
         self._writer: MemoryPublisher | None = None
-        self._owned: list[MemoryStore | BlobStore | MemoryPublisher] = []
+        self._ranker: ContextRanker | None = None
+        self._owned: list[MemoryStore | BlobStore | MemoryPublisher | ContextRanker] = []
         self._lock = threading.Lock()
 
     def store(self) -> MemoryStore:
@@ -89,6 +103,15 @@ class Resources:
                 self._owned.append(self._writer)
             return self._writer
 
+    def ranker(self) -> ContextRanker:
+        with self._lock:
+            if self._ranker is None:
+                if self.config.open_ranker is None:
+                    raise ConfigError("the search service was given no local model to re-rank with")
+                self._ranker = self.config.open_ranker()
+                self._owned.append(self._ranker)
+            return self._ranker
+
     def close(self) -> None:
         """Close the stores this object opened (never the ones it was given)."""
         with self._lock:
@@ -101,6 +124,8 @@ class Resources:
                     self._blobs = None
                 if resource is self._writer:
                     self._writer = None
+                if resource is self._ranker:
+                    self._ranker = None
 
 
 def get_resources(request: Request) -> Resources:
@@ -129,4 +154,13 @@ def current_tenant(
 Tenant = Annotated[str, Depends(current_tenant)]
 Stores = Annotated[Resources, Depends(get_resources)]
 
-__all__ = ["MemoryPublisher", "Resources", "SearchServiceConfig", "Stores", "Tenant", "current_tenant", "get_resources"]
+__all__ = [
+    "ContextRanker",
+    "MemoryPublisher",
+    "Resources",
+    "SearchServiceConfig",
+    "Stores",
+    "Tenant",
+    "current_tenant",
+    "get_resources",
+]

@@ -7,6 +7,7 @@ import typer
 from streams.cli import (
     bench_cmd,
     broker_cmd,
+    context_cmd,
     dlq_cmd,
     import_cmd,
     lag_cmd,
@@ -38,6 +39,7 @@ app.command("import")(import_cmd.import_memories)
 app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)
 app.command("search")(search_cmd.search)
+app.command("context")(context_cmd.context)
 app.command("serve")(serve_cmd.serve)
 app.command("verify")(verify_cmd.verify_cmd)
 app.command("lag")(lag_cmd.lag)

@@ -123,6 +123,7 @@ def memory_writer(settings: Settings, *, extractor: str = "api") -> MemoryWriter
 def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: BlobStore | None = None) -> FastAPI:
     """The search service over `store` and `blobs`, or over the configured stores opened on first use."""
     from sinks.search import SearchServiceConfig, create_app
+    from streams.wiring.offload import context_ranker
 
     config = SearchServiceConfig(
         api_keys=dict(settings.api_keys),
@@ -131,6 +132,9 @@ def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: B
         open_blobs=lambda: blob_store(settings),
         open_writer=lambda: memory_writer(settings),
         write_max_batch=settings.offload.write_max_batch,
+        open_ranker=lambda: context_ranker(settings),
+        context_candidates=settings.offload.context_candidates,
+        context_top_n=settings.offload.context_top_n,
     )
     return create_app(config, store=store, blobs=blobs)
 
