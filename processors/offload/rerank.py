@@ -1,7 +1,7 @@
 """RAG pre-ranking by the local model: Ollama orders search candidates for a query, or the search order stands.
 
 One `rank(query, texts)` is one `ollama.Client.chat` call with the candidates numbered 1..n (each cut to
-`rerank_max_chars`), asking for `{"ranking": [{"candidate": k, "relevance": r}, ...]}` best first; the JSON
+`rerank_max_chars`), asking for `{"ranking": [{"candidate": k, "relevance": 0..10}, ...]}` best first; the JSON
 schema is passed as `format`, so the server's grammar enforces the shape and the bounds of every number.
 The answer is checked again here (a server or model that ignores `format` is not trusted): candidates that
 repeat are kept once, an out-of-range number or a non-JSON answer is an invalid answer. Ranked candidates
@@ -36,6 +36,8 @@ from schemas.errors import MemlaneError
 from schemas.events import UsageRecord
 from schemas.ranking import Ranking
 
+RELEVANCE_SCALE = 10
+"""The model grades relevance 0..10 (integers: a JSON grammar bounds them, it does not bound decimals)."""
 PROVIDER = "ollama"
 TASK = "rerank"
 SYSTEM_PROMPT = (
@@ -59,7 +61,7 @@ def ranking_schema(count: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "candidate": {"type": "integer", "minimum": 1, "maximum": count},
-            "relevance": {"type": "number", "minimum": 0, "maximum": 1},
+            "relevance": {"type": "integer", "minimum": 0, "maximum": RELEVANCE_SCALE},
         },
         "required": ["candidate", "relevance"],
     }
@@ -77,7 +79,7 @@ def ranking_messages(query: str, texts: Sequence[str], max_chars: int) -> list[d
 
 
 def parse_ranking(content: str, count: int) -> list[tuple[int, float]]:
-    """(0-based candidate, relevance) pairs from an answer, best first; `InvalidRankingError` when it is not one."""
+    """(0-based candidate, relevance 0..1) pairs from an answer, best first; `InvalidRankingError` when it is not one."""
     try:
         answer = json.loads(content)
     except json.JSONDecodeError as exc:
@@ -91,9 +93,11 @@ def parse_ranking(content: str, count: int) -> list[tuple[int, float]]:
         relevance = entry.get("relevance") if isinstance(entry, dict) else None
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= count:
             raise InvalidRankingError(f"candidate {number!r} is not one of 1..{count}", ErrorClass.SCHEMA_VIOLATION)
-        if isinstance(relevance, bool) or not isinstance(relevance, int | float) or not 0 <= relevance <= 1:
-            raise InvalidRankingError(f"relevance {relevance!r} is not a number in 0..1", ErrorClass.SCHEMA_VIOLATION)
-        ranked.setdefault(number - 1, float(relevance))
+        if isinstance(relevance, bool) or not isinstance(relevance, int) or not 0 <= relevance <= RELEVANCE_SCALE:
+            raise InvalidRankingError(
+                f"relevance {relevance!r} is not an integer in 0..{RELEVANCE_SCALE}", ErrorClass.SCHEMA_VIOLATION
+            )
+        ranked.setdefault(number - 1, relevance / RELEVANCE_SCALE)
     return sorted(ranked.items(), key=lambda item: -item[1])
 
 

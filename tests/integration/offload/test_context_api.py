@@ -44,7 +44,7 @@ FACTS = [
 def last_candidate_first(body: dict[str, Any]) -> str:
     """A scripted model: the last candidate it was shown ranks first (so a re-rank is visible)."""
     numbers = [int(n) for n in re.findall(r"^(\d+)\. ", body["messages"][-1]["content"], flags=re.M)]
-    return json.dumps({"ranking": [{"candidate": numbers[-1], "relevance": 0.95}]})
+    return json.dumps({"ranking": [{"candidate": numbers[-1], "relevance": 9}]})
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_context_is_reranked_by_the_local_model_and_falls_back_when_it_is_down(
         assert body["reranked"] is True and body["reason"] is None and body["model"] == MODEL
         assert body["candidates"] == 5 and len(body["memories"]) == 3
         first = body["memories"][0]
-        assert first["search_rank"] == 5 and first["relevance"] == 0.95, "the model's choice leads"
+        assert first["search_rank"] == 5 and first["relevance"] == 0.9, "the model's choice leads"
         assert [m["search_rank"] for m in body["memories"][1:]] == [1, 2], "then the search order"
         assert all(m["memory"]["text"].endswith("(acme)") for m in body["memories"])
         assert body["tokens"] == sum(estimate_tokens(m["memory"]["text"]) for m in body["memories"])

@@ -35,7 +35,7 @@ def shellfish_first(body: dict[str, Any]) -> str:
     lines = dict(re.findall(r"^(\d+)\. (.*)$", body["messages"][-1]["content"], flags=re.M))
     hits = [n for n in numbers if "shellfish" in lines[str(n)]]
     rest = [n for n in reversed(numbers) if n not in hits][:1]
-    ranking = [{"candidate": n, "relevance": 0.9} for n in hits] + [{"candidate": n, "relevance": 0.2} for n in rest]
+    ranking = [{"candidate": n, "relevance": 9} for n in hits] + [{"candidate": n, "relevance": 2} for n in rest]
     return json.dumps({"ranking": ranking})
 
 
@@ -92,7 +92,7 @@ def test_a_server_that_is_down_or_a_wrong_answer_falls_back(server: FakeOllamaSe
     usage: list[UsageRecord] = []
     ranker = reranker(server, usage)
     try:
-        server.script.responder = lambda _body: json.dumps({"ranking": [{"candidate": 9, "relevance": 0.5}]})
+        server.script.responder = lambda _body: json.dumps({"ranking": [{"candidate": 9, "relevance": 5}]})
         assert (ranker.rank("q", TEXTS).reason or "").startswith("schema_violation: candidate 9")
         server.pause()
         down = ranker.rank("q", TEXTS)
@@ -105,10 +105,17 @@ def test_a_server_that_is_down_or_a_wrong_answer_falls_back(server: FakeOllamaSe
 
 
 def test_parse_ranking_keeps_the_first_mention_and_orders_by_relevance() -> None:
-    answer = '{"ranking": [{"candidate": 2, "relevance": 0.4}, {"candidate": 3, "relevance": 0.8},' \
-        ' {"candidate": 2, "relevance": 1.0}]}'  # fmt: skip
+    answer = '{"ranking": [{"candidate": 2, "relevance": 4}, {"candidate": 3, "relevance": 8},' \
+        ' {"candidate": 2, "relevance": 10}]}'  # fmt: skip
     assert parse_ranking(answer, 3) == [(2, 0.8), (1, 0.4)]
     assert merged_order(4, [(2, 0.8), (1, 0.4)]) == ((2, 1, 0, 3), (0.8, 0.4, None, None))
-    for bad in ("[1, 2]", '{"ranking": []}', '{"ranking": [{"candidate": true, "relevance": 1}]}', "nope"):
+    bad_relevance = '{"ranking": [{"candidate": 1, "relevance": 0.5}]}'
+    for bad in (
+        "[1, 2]",
+        '{"ranking": []}',
+        '{"ranking": [{"candidate": true, "relevance": 1}]}',
+        "nope",
+        bad_relevance,
+    ):
         with pytest.raises(InvalidRankingError):
             parse_ranking(bad, 3)
