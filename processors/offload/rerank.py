@@ -79,7 +79,7 @@ def ranking_messages(query: str, texts: Sequence[str], max_chars: int) -> list[d
 
 
 def parse_ranking(content: str, count: int) -> list[tuple[int, float]]:
-    """(0-based candidate, relevance 0..1) pairs from an answer, best first; `InvalidRankingError` when it is not one."""
+    """(0-based candidate, relevance 0..1) pairs of an answer, best first; `InvalidRankingError` if it is not one."""
     try:
         answer = json.loads(content)
     except json.JSONDecodeError as exc:
