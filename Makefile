@@ -84,6 +84,7 @@ bench: setup
 	$(BIN)/memlane bench search
 	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench context --data $(DATA)/locomo/locomo_dev5.json
+	$(BIN)/memlane bench digest --data $(DATA)
 	$(BIN)/memlane bench offload --data $(DATA)
 
 broker-start: setup

@@ -31,7 +31,7 @@ from streams.kafka.context import StreamContext
 from streams.kafka.topic_catalogue import TopicNames, TopicSpec, topic_catalogue
 from streams.processor_app.app_settings import ProcessorAppSettings
 
-_SECTIONS = ("topics", "broker", "processors", "processor_app", "extraction", "sinks", "ops")
+_SECTIONS = ("topics", "broker", "processors", "processor_app", "extraction", "sinks", "offload", "ops")
 _ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
 
 

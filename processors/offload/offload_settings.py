@@ -1,4 +1,4 @@
-"""Tuning of the work offloaded from the paid model (`MEMLANE_OFFLOAD__*`): direct writes and RAG pre-ranking.
+"""Tuning of the work offloaded from the paid model (`MEMLANE_OFFLOAD__*`): writes, RAG pre-ranking, digests.
 
 MEMLANE_OFFLOAD__WRITE_MAX_BATCH=100         most memories one `POST /v1/memories:batch` may carry
 MEMLANE_OFFLOAD__CONTEXT_CANDIDATES=20       search hits the local model re-ranks for `/v1/context`
@@ -24,6 +24,17 @@ class OffloadSettings(BaseModel):
     rerank_num_ctx: int = Field(default=4096, ge=512)
     rerank_max_chars: int = Field(default=400, ge=40)
     """Each candidate's text is cut to this in the re-ranking prompt (the answer keeps the whole text)."""
+    digest_tool_outputs: bool = True
+    """Tool outputs over `digest_threshold_chars` go to the blob store with a digest in place of the preview."""
+    digest_threshold_chars: int = Field(default=2000, ge=200)
+    digest_target_tokens: int = Field(default=200, ge=50, le=2000)
+    digest_with_model: bool = False
+    """Ask the local model (`digest_model` on `MEMLANE_OLLAMA_URL`) for digests; the extractive digest otherwise
+    and whenever the model is unusable. Off by default: a publisher then never waits on a model."""
+    digest_model: str | None = None
+    """None: the extraction worker's fast model."""
+    digest_timeout_s: float = Field(default=30.0, gt=0.0)
+    digest_prompt_chars: int = Field(default=6000, ge=500)
 
 
 __all__ = ["OffloadSettings"]

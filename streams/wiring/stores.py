@@ -22,6 +22,7 @@ from streams.ingest.publisher import TurnPublisher
 from streams.settings import Settings
 from streams.wiring import shard_owner
 from streams.wiring.guarded_store import GuardedStore
+from streams.wiring.offload import tool_digester
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -103,8 +104,14 @@ def blob_store(settings: Settings) -> BlobStore:
 
 def claim_check(settings: Settings, blobs: BlobStore) -> BlobClaimCheck:
     """The publisher's claim check over `blobs`, with the configured threshold and preview."""
-    sinks = settings.sinks
-    return BlobClaimCheck(blobs, threshold_chars=sinks.claim_check_chars, preview_chars=sinks.claim_check_preview_chars)
+    sinks, offload = settings.sinks, settings.offload
+    return BlobClaimCheck(
+        blobs,
+        threshold_chars=sinks.claim_check_chars,
+        preview_chars=sinks.claim_check_preview_chars,
+        digester=tool_digester(settings) if offload.digest_tool_outputs else None,
+        digest_threshold_chars=offload.digest_threshold_chars,
+    )
 
 
 def publisher(settings: Settings, blobs: BlobStore | None = None) -> TurnPublisher:
