@@ -37,7 +37,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 class WriteBatchRequest(BaseModel):
     """`POST /v1/memories:batch`: memories to write; each item is checked on its own."""
 
-    memories: list[dict[str, Any]] = Field(min_length=1, description="MemoryInput objects")
+    memories: list[Any] = Field(min_length=1, description="MemoryInput objects (each checked on its own)")
 
 
 class ItemError(BaseModel):

@@ -10,7 +10,8 @@ output and of the digest (the seed's target: 80% fewer tool-result tokens).
 - SWE-agent: a fact is a file path, a number of two or more digits, or an identifier with `_` or an inner capital
   (6+ characters) that occurs in the observation AND in the next step's thought or action, the turn that acted
   on the output. It survives `in text` when the digest's text contains it, and is `reachable` when it survives
-  or a slice the digest names covers a line where it occurs (a reader fetching the named slices gets it).
+  or a slice the digest names covers a line where it occurs (a reader fetching the named slices gets it);
+  `slice_share` says how much of the output those slices cover, since a slice of everything reaches everything.
 - loghub: a fact is an error-like line template (digits masked) of the log. It survives `in text` when the digest
   quotes a line of that template, `reachable` when a named slice covers one.
 Digests are extractive unless `--ollama-url URL --model NAME` names a real local model; with the model,
@@ -116,8 +117,15 @@ def _row(source: str, outputs: list[Output], digests: list[Digest]) -> dict[str,
         "facts": total,
         "in_text": sum(f[1] for f in facts) / total if total else 0.0,
         "reachable": sum(f[2] for f in facts) / total if total else 0.0,
+        "slice_share": statistics.mean(_slice_share(d) for d in digests) if digests else 0.0,
         "model_digests": sum(d.kind == "model" for d in digests),
     }
+
+
+def _slice_share(digest: Digest) -> float:
+    """Share of the output's lines the named slices cover (a slice of everything makes every fact reachable)."""
+    covered = {n for s in digest.slices for n in range(s.start, s.end + 1)}
+    return len(covered) / digest.total_lines if digest.total_lines else 0.0
 
 
 def run(options: BenchOptions) -> BenchReport:
@@ -167,14 +175,15 @@ def run(options: BenchOptions) -> BenchReport:
     notes = [
         "facts (SWE-agent): paths, 2+ digit numbers, snake/camel identifiers of the output that the NEXT step's "
         "thought or action mentions; loghub: error-like line templates (digits masked)",
-        "in_text: the digest's own text holds the fact; reachable: it does, or a slice the digest names covers it",
+        "in_text: the digest's own text holds the fact; reachable: it does, or a slice the digest names covers it; "
+        "slice_share: mean share of an output's lines the named slices cover (read reachable against it)",
         "extractive digests keep head, tail and error lines: facts from the middle of an output are mostly lost "
         "from the text; the slices point to where the errors are, not to everything",
     ]
     if fallbacks:
         notes.append(f"{len(fallbacks)} model digest(s) fell back to extractive, e.g. {fallbacks[0][:120]}")
     columns = ["source", "outputs", "tokens_before", "tokens_after", "saved", "digest_tokens_p50", "facts",
-               "in_text", "reachable", "model_digests"]  # fmt: skip
+               "in_text", "reachable", "slice_share", "model_digests"]  # fmt: skip
     return BenchReport("digest", columns=columns, rows=rows, summary=summary, notes=notes,
                        title="Tool-result digests: tokens and facts that survive")  # fmt: skip
 

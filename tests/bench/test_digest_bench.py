@@ -23,6 +23,6 @@ def test_bench_digest_reports_tokens_and_fact_survival(tmp_path: Path, data_dir:
     assert payload["tokens_saved_ratio"] == 1 - payload["tokens_after"] / payload["tokens_before"]
     assert rows["swe-agent"]["facts"] > 0 and rows["loghub"]["facts"] > 0
     for row in rows.values():
-        assert 0.0 <= row["in_text"] <= row["reachable"] <= 1.0
+        assert 0.0 <= row["in_text"] <= row["reachable"] <= 1.0 and 0.0 < row["slice_share"] < 0.5
         assert row["digest_tokens_p50"] <= 260 and row["model_digests"] == 0
     assert payload["digester"] == "extractive (no model)"

@@ -37,6 +37,7 @@ FACTS = [
     {"text": "Bruno plays chess on Sundays", "user_id": "bruno", "kind": "opinion"},
     {"text": "Bruno prefers green tea", "user_id": "bruno", "agent_id": "helper"},
     {"text": "no owner"},
+    "not an object",
 ]
 
 
@@ -71,8 +72,8 @@ def test_written_memories_reach_the_store_through_the_topic_under_their_tenant_o
         batch = client.post("/v1/memories:batch", json={"memories": FACTS}, headers=ACME)
         assert batch.status_code == 202, batch.text
         body = batch.json()
-        assert body["accepted"] == 4 and body["rejected"] == 3
-        assert [e["index"] for e in body["errors"]] == [2, 4, 6]
+        assert body["accepted"] == 4 and body["rejected"] == 4
+        assert [e["index"] for e in body["errors"]] == [2, 4, 6, 7]
         assert "text" in body["errors"][0]["message"] and "kind" in body["errors"][1]["message"]
         assert "user_id" in body["errors"][2]["message"]
         assert [m["index"] for m in body["memories"]] == [0, 1, 3, 5]
