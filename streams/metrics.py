@@ -113,9 +113,6 @@ MEMORIES_PUBLISHED = Counter(
 CONTEXT_CALLS = Counter(
     "memlane_context_requests_total", "RAG context requests, by whether the local model re-ranked", ["reranked"]
 )
-CONTEXT_TOKENS = Counter(
-    "memlane_context_tokens_total", "Tokens of RAG context: candidates searched and returned", ["stage"]
-)
 
 
 def _endpoints() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:

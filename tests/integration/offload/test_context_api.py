@@ -25,6 +25,7 @@ from schemas.memory_input import MemoryInput
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
 from streams.cli import app as cli
+from streams.metrics import CONTEXT_CALLS, LLM_CALLS
 from streams.settings import Settings
 from streams.testing.fake_ollama import FakeOllamaServer
 from streams.wiring.stores import search_app
@@ -77,6 +78,10 @@ def test_context_is_reranked_by_the_local_model_and_falls_back_when_it_is_down(
     settings: Settings, ollama: FakeOllamaServer
 ) -> None:
     query = {"query": "what is Ana allergic to?", "user_id": "ana"}
+    reranked, refused = CONTEXT_CALLS.labels(reranked="true"), CONTEXT_CALLS.labels(reranked="false")
+    before = (reranked._value.get(), refused._value.get())
+    failed_calls = LLM_CALLS.labels(provider="ollama", model=MODEL, outcome="failure")
+    failures_before = failed_calls._value.get()
     with TestClient(search_app(settings)) as client:
         answer = client.post("/v1/context", json=query, headers=ACME)
         assert answer.status_code == 200, answer.text
@@ -101,6 +106,8 @@ def test_context_is_reranked_by_the_local_model_and_falls_back_when_it_is_down(
         assert [m["search_rank"] for m in down["memories"]] == [1, 2, 3]
         assert "shellfish" in down["memories"][0]["memory"]["text"], "plain search finds it first here"
         assert client.post("/v1/context", json=query).status_code == 401
+    assert (reranked._value.get() - before[0], refused._value.get() - before[1]) == (2, 1), "one count per call"
+    assert failed_calls._value.get() - failures_before == 1
 
     result = CliRunner().invoke(cli, ["context", "what is Ana allergic to?", "--user", "ana", "--json"], obj=settings)
     assert result.exit_code == 0, result.output
