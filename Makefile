@@ -101,6 +101,8 @@ bench: setup
 	$(BIN)/memlane bench storage
 	$(BIN)/memlane bench search
 	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json
+	$(BIN)/memlane bench context --data $(DATA)/locomo/locomo_dev5.json
+	$(BIN)/memlane bench digest --data $(DATA)
 	$(BIN)/memlane bench offload --data $(DATA)
 
 ## Regenerate the ops files (infra/prometheus, infra/grafana, infra/k8s) from the catalogue and settings.

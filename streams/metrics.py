@@ -106,6 +106,14 @@ COMPONENT_RESTARTS = Counter(
 )
 COMPONENT_UP = Gauge("memlane_component_up", "1 while the supervisor's component runs", ["component"])
 
+# -- offload to the local model: direct writes, RAG pre-ranking, tool-result digests (issue 16) -------
+MEMORIES_PUBLISHED = Counter(
+    "memlane_memories_published_total", "Memories written directly (API or import) to the memories topic", ["source"]
+)
+CONTEXT_CALLS = Counter(
+    "memlane_context_requests_total", "RAG context requests, by whether the local model re-ranked", ["reranked"]
+)
+
 
 def _endpoints() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
     """The WSGI app of the metrics port: `/metrics` (Prometheus), `/healthz` (live), `/readyz` (ready)."""

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.extraction.extraction_settings import ExtractionSettings
+from processors.offload.offload_settings import OffloadSettings
 from processors.stage_settings import ProcessorSettings
 from schemas.codec import EventCodec, codec_for
 from sinks.memory_store.open_store import edge_url
@@ -31,7 +32,7 @@ from streams.kafka.context import StreamContext
 from streams.kafka.topic_catalogue import TopicNames, TopicSpec, topic_catalogue
 from streams.processor_app.app_settings import ProcessorAppSettings
 
-_SECTIONS = ("topics", "broker", "registry", "processors", "processor_app", "extraction", "sinks", "ops")
+_SECTIONS = ("topics", "broker", "registry", "processors", "processor_app", "extraction", "sinks", "offload", "ops")
 _ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
 
 
@@ -164,6 +165,8 @@ class Settings(BaseSettings):
     """Models, timeouts, breaker and budget of extraction."""
     sinks: SinkSettings = SinkSettings()
     """Memory store, embeddings, blob store and search."""
+    offload: OffloadSettings = OffloadSettings()
+    """Local offload: digests of tool results, RAG pre-ranking, the memory write API."""
     ops: OpsSettings = OpsSettings()
     """Supervision, lag and ports of `memlane up`."""
 

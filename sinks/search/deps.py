@@ -11,18 +11,36 @@ OpenAPI entries list both key schemes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from schemas.errors import ConfigError
+from schemas.memory_input import MemoryInput
+from schemas.ranking import Ranking
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
 
 from .tenancy import API_KEY_HEADER, ApiKeys, AuthError
+
+
+class MemoryPublisher(Protocol):
+    """Publishes written memories to the memories topic (`streams.ingest.memory_writer.MemoryWriter`)."""
+
+    def write(self, tenant_id: str, inputs: Sequence[MemoryInput]) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class ContextRanker(Protocol):
+    """Orders search candidates' texts for a query (`processors.offload.rerank.OllamaReranker`)."""
+
+    def rank(self, query: str, texts: Sequence[str], *, tenant_id: str = "-") -> Ranking: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,14 @@ class SearchServiceConfig:
     """Largest request body read (413 above it; bodies of callers without a key are never read)."""
     open_store: Callable[[], MemoryStore] | None = field(default=None, repr=False)
     open_blobs: Callable[[], BlobStore] | None = field(default=None, repr=False)
+    open_writer: Callable[[], MemoryPublisher] | None = field(default=None, repr=False)
+    """How the write API publishes memories (`POST /v1/memories`); without it those routes answer 503."""
+    write_max_batch: int = 100
+    """Most memories one `POST /v1/memories:batch` may carry."""
+    open_ranker: Callable[[], ContextRanker] | None = field(default=None, repr=False)
+    """The local model that re-ranks `POST /v1/context` candidates; without it that route answers 503."""
+    context_candidates: int = 20
+    context_top_n: int = 3
 
 
 class Resources:
@@ -45,7 +71,9 @@ class Resources:
         self.config = config
         self._store = store
         self._blobs = blobs
-        self._owned: list[MemoryStore | BlobStore] = []
+        self._writer: MemoryPublisher | None = None
+        self._ranker: ContextRanker | None = None
+        self._owned: list[MemoryStore | BlobStore | MemoryPublisher | ContextRanker] = []
         self._lock = threading.Lock()
 
     def store(self) -> MemoryStore:
@@ -66,6 +94,24 @@ class Resources:
                 self._owned.append(self._blobs)
             return self._blobs
 
+    def writer(self) -> MemoryPublisher:
+        with self._lock:
+            if self._writer is None:
+                if self.config.open_writer is None:
+                    raise ConfigError("the search service was given no way to publish memories")
+                self._writer = self.config.open_writer()
+                self._owned.append(self._writer)
+            return self._writer
+
+    def ranker(self) -> ContextRanker:
+        with self._lock:
+            if self._ranker is None:
+                if self.config.open_ranker is None:
+                    raise ConfigError("the search service was given no local model to re-rank with")
+                self._ranker = self.config.open_ranker()
+                self._owned.append(self._ranker)
+            return self._ranker
+
     def close(self) -> None:
         """Close the stores this object opened (never the ones it was given)."""
         with self._lock:
@@ -76,6 +122,10 @@ class Resources:
                     self._store = None
                 if resource is self._blobs:
                     self._blobs = None
+                if resource is self._writer:
+                    self._writer = None
+                if resource is self._ranker:
+                    self._ranker = None
 
 
 def get_resources(request: Request) -> Resources:
@@ -104,4 +154,13 @@ def current_tenant(
 Tenant = Annotated[str, Depends(current_tenant)]
 Stores = Annotated[Resources, Depends(get_resources)]
 
-__all__ = ["Resources", "SearchServiceConfig", "Stores", "Tenant", "current_tenant", "get_resources"]
+__all__ = [
+    "ContextRanker",
+    "MemoryPublisher",
+    "Resources",
+    "SearchServiceConfig",
+    "Stores",
+    "Tenant",
+    "current_tenant",
+    "get_resources",
+]

@@ -1,6 +1,8 @@
 """The memory search service: a FastAPI app factory, `create_app(config, store=..., blobs=...)`.
 
     POST /v1/search              memories of the caller's tenant matching a query and filters
+    POST /v1/context             the best few memories for a query, re-ranked by the local model
+    POST /v1/memories[:batch]    write memories (published to the memories topic; see `write_api.py`)
     GET  /v1/memories/{id}       one memory with its lineage and version history
     GET  /v1/blobs/{sha256}      slices of the blob store by lines or bytes (see `blobs_api.py`)
     GET  /healthz                liveness (no key needed)
@@ -32,7 +34,7 @@ from schemas.errors import MemlaneError, SearchError
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
 
-from . import blobs_api
+from . import blobs_api, context_api, write_api
 from .api_models import ErrorOut, MemoryDetail, SearchRequest, SearchResponse
 from .body_limit import BodyLimitMiddleware
 from .deps import Resources, SearchServiceConfig, Stores, Tenant
@@ -177,6 +179,8 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=config.max_body_bytes)
     _install_routes(app)
     app.include_router(blobs_api.router)
+    app.include_router(write_api.router)
+    app.include_router(context_api.router)
     return app
 
 

@@ -7,8 +7,10 @@ import typer
 from streams.cli import (
     bench_cmd,
     broker_cmd,
+    context_cmd,
     deploy_cmd,
     dlq_cmd,
+    import_cmd,
     lag_cmd,
     publish_cmd,
     registry_cmd,
@@ -38,9 +40,11 @@ app.add_typer(dlq_cmd.app, name="dlq")
 app.add_typer(replay_cmd.app, name="replay")
 app.add_typer(deploy_cmd.app, name="deploy")
 app.command("publish")(publish_cmd.publish)
+app.command("import")(import_cmd.import_memories)
 app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)
 app.command("search")(search_cmd.search)
+app.command("context")(context_cmd.context)
 app.command("serve")(serve_cmd.serve)
 app.command("verify")(verify_cmd.verify_cmd)
 app.command("lag")(lag_cmd.lag)

@@ -17,10 +17,12 @@ from sinks.memory_store import MemoryStore, open_memory_store
 from sinks.memory_store.open_store import edge_url
 from sinks.sink_settings import SinkSettings
 from streams.ingest.claim_check import BlobClaimCheck
+from streams.ingest.memory_writer import MemoryWriter
 from streams.ingest.publisher import TurnPublisher
 from streams.settings import Settings
 from streams.wiring import shard_owner
 from streams.wiring.guarded_store import GuardedStore
+from streams.wiring.offload import tool_digester
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -102,8 +104,14 @@ def blob_store(settings: Settings) -> BlobStore:
 
 def claim_check(settings: Settings, blobs: BlobStore) -> BlobClaimCheck:
     """The publisher's claim check over `blobs`, with the configured threshold and preview."""
-    sinks = settings.sinks
-    return BlobClaimCheck(blobs, threshold_chars=sinks.claim_check_chars, preview_chars=sinks.claim_check_preview_chars)
+    sinks, offload = settings.sinks, settings.offload
+    return BlobClaimCheck(
+        blobs,
+        threshold_chars=sinks.claim_check_chars,
+        preview_chars=sinks.claim_check_preview_chars,
+        digester=tool_digester(settings) if offload.digest_tool_outputs else None,
+        digest_threshold_chars=offload.digest_threshold_chars,
+    )
 
 
 def publisher(settings: Settings, blobs: BlobStore | None = None) -> TurnPublisher:
@@ -114,15 +122,26 @@ def publisher(settings: Settings, blobs: BlobStore | None = None) -> TurnPublish
     )
 
 
+def memory_writer(settings: Settings, *, extractor: str = "api") -> MemoryWriter:
+    """Direct memory writes to the configured memories topic (the write API: "api"; `memlane import`: "import")."""
+    return MemoryWriter(settings.stream_context(), extractor=extractor)
+
+
 def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: BlobStore | None = None) -> FastAPI:
     """The search service over `store` and `blobs`, or over the configured stores opened on first use."""
     from sinks.search import SearchServiceConfig, create_app
+    from streams.wiring.offload import context_ranker
 
     config = SearchServiceConfig(
         api_keys=dict(settings.api_keys),
         max_body_bytes=settings.sinks.search_max_body_bytes,
         open_store=lambda: memory_store(settings),
         open_blobs=lambda: blob_store(settings),
+        open_writer=lambda: memory_writer(settings),
+        write_max_batch=settings.offload.write_max_batch,
+        open_ranker=lambda: context_ranker(settings),
+        context_candidates=settings.offload.context_candidates,
+        context_top_n=settings.offload.context_top_n,
     )
     return create_app(config, store=store, blobs=blobs)
 
@@ -133,6 +152,7 @@ __all__ = [
     "embedded_shard",
     "embedder",
     "memory_store",
+    "memory_writer",
     "publisher",
     "reading_store",
     "search_app",
