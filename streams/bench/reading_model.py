@@ -3,9 +3,10 @@
 The fake Ollama and Anthropic servers speak the real protocols but say what a responder tells them. For
 benchmarks that compare extractors (the A/B report) or count what the fallback costs (`bench cost`), the
 answer must depend on the window like a model's would: `ReadingModel` parses the rendered window (the
-``[turn id=... role=... speaker=...]`` headers of the extraction prompt) and states each user turn's
-informative sentences as facts about its speaker, citing the turn. It is deterministic and knows nothing
-the window does not say, so the memories it yields are a fair stand-in for an LLM that follows the prompt.
+``[turn N role=... speaker=...]`` headers of the extraction prompt) and states each user turn's
+informative sentences as facts about its speaker, citing the turn's number, at confidence level high. It
+is deterministic and knows nothing the window does not say, so the memories it yields are a fair stand-in
+for an LLM that follows the prompt.
 
 `failing_share` makes a share of windows fail the way a small local model does: the content is cut-off
 JSON. The choice is a hash of the window, so retries of the same window fail again (as a model that
@@ -20,7 +21,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-TURN = re.compile(r"^\[turn id=(?P<id>\S+) index=\d+ role=(?P<role>\w+)(?P<rest>[^\n]*)\]\n(?P<body>.*)$", re.MULTILINE)
+from processors.extraction.result import MAX_SUBJECT_CHARS, MAX_TEXT_CHARS
+
+TURN = re.compile(r"^\[turn (?P<index>\d+) role=(?P<role>\w+)(?P<rest>[^\n]*)\]\n(?P<body>.*)$", re.MULTILINE)
 SPEAKER = re.compile(r"speaker=(\S+)")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 MIN_WORDS = 5
@@ -29,7 +32,7 @@ MIN_WORDS = 5
 
 @dataclass(frozen=True)
 class WindowTurnText:
-    event_id: str
+    index: int
     role: str
     speaker: str
     body: str
@@ -42,7 +45,7 @@ def window_turns(prompt: str) -> list[WindowTurnText]:
         speaker = SPEAKER.search(match.group("rest"))
         found.append(
             WindowTurnText(
-                match.group("id"), match.group("role"), speaker.group(1) if speaker else "", match.group("body")
+                int(match.group("index")), match.group("role"), speaker.group(1) if speaker else "", match.group("body")
             )
         )
     return found
@@ -69,7 +72,7 @@ class ReadingModel:
     """Answers an extraction prompt with the facts its user turns state; fails `failing_share` of windows."""
 
     failing_share: float = 0.0
-    confidence: float = 0.85
+    confidence: str = "high"
 
     def fails(self, prompt: str) -> bool:
         if self.failing_share <= 0.0:
@@ -90,10 +93,10 @@ class ReadingModel:
                 text = f"{turn.speaker} said: {sentence}" if turn.speaker else sentence
                 facts.append(
                     {
-                        "text": text[:1000],
-                        "subject": turn.speaker,
+                        "text": text[:MAX_TEXT_CHARS],
+                        "subject": turn.speaker[:MAX_SUBJECT_CHARS],
                         "confidence": self.confidence,
-                        "source_turn_ids": [turn.event_id],
+                        "source_turns": [turn.index],
                     }
                 )
         return {"facts": facts, "decisions": [], "next_steps": [], "errors": []}

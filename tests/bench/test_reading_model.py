@@ -53,13 +53,13 @@ def test_reads_the_users_sentences_from_the_rendered_window() -> None:
         ]
     )
     prompt = body["messages"][1]["content"]  # type: ignore[index]
-    assert [t.event_id for t in window_turns(prompt)] == ["evt-0", "evt-1", "evt-2"]
+    assert [t.index for t in window_turns(prompt)] == [0, 1, 2]
     document = ReadingModel().ollama_responder(body)
     result = parse_result(document)
-    texts = [(item.text, item.source_turn_ids) for item in result.facts]
+    texts = [(item.text, item.source_turns) for item in result.facts]
     assert texts == [
-        ("Ana said: I moved to Lisbon in May with my two cats.", ["evt-0"]),
-        ("Ana said: I work at the harbour office now.", ["evt-2"]),
+        ("Ana said: I moved to Lisbon in May with my two cats.", [0]),
+        ("Ana said: I work at the harbour office now.", [2]),
     ]
 
 
