@@ -199,7 +199,10 @@ class Fleet:
         return {f"{m.name}-{m.number}": m.pid for m in self.members if m.alive}
 
     def close(self) -> None:
+        """Stop every member and let go of the admin client now, while its broker still answers (destroyed
+        later, once the broker is gone, librdkafka can wait for it without end)."""
         self.stop()
+        self._admin = None
 
     def __enter__(self) -> Self:
         return self
