@@ -1,6 +1,7 @@
 """kill -9 of every worker mid-stream, one after the other, while turns arrive at a fixed rate, then of the
-search service; each is restarted (a worker rejoins its group, the service answers again). Every turn ends
-accounted for exactly once and no memory id is stored twice."""
+search service; each is restarted (a worker rejoins its group, the service answers again). On the embedded
+store the search service runs the memory sink itself (one process owns the shard), so it takes over from
+`sink-qdrant`, which leaves first. Every turn ends accounted for exactly once and no memory id is stored twice."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def test_kill_9_of_each_worker_mid_stream_then_restart(kafka_settings: Settings,
             live.note(f"kill -9 {killed.name}-{killed.number} after {done} committed")
             back = live.fleet.wait_ready(live.fleet.start(name))
             live.note(f"{name} restarted, in its group after {back:.1f}s")
+        live.fleet.stop("sink-qdrant")
+        live.note("sink-qdrant stopped: serve runs the memory sink from here on")
         serve = live.fleet.start("serve")
         live.fleet.wait_ready(serve)
         before = live.search(serve, QUESTION)
