@@ -64,6 +64,13 @@ def _to_utc_millis(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+def _checked_millis(value: datetime) -> datetime:
+    value = _to_utc_millis(value)
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"timestamp {value.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}")
+    return value
+
+
 class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
@@ -94,10 +101,9 @@ class _Record(BaseModel):
     @classmethod
     def _normalise_datetimes(cls, value: Any) -> Any:
         if isinstance(value, datetime):
-            value = _to_utc_millis(value)
-            if not EARLIEST <= value < LATEST:
-                raise ValueError(f"timestamp {value.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}")
-            return value
+            return _checked_millis(value)
+        if isinstance(value, tuple) and any(isinstance(item, datetime) for item in value):
+            return tuple(_checked_millis(item) if isinstance(item, datetime) else item for item in value)
         _check_unicode(value)
         return value
 
