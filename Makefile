@@ -104,6 +104,7 @@ bench: setup
 	$(BIN)/memlane bench context --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench digest --data $(DATA)
 	$(BIN)/memlane bench offload --data $(DATA)
+	$(BIN)/memlane bench soak
 
 ## Regenerate the ops files (infra/prometheus, infra/grafana, infra/k8s) from the catalogue and settings.
 infra: setup

@@ -57,6 +57,16 @@ class OpsSettings(BaseModel):
     """The port of the search service `memlane up` starts."""
     stop_timeout_s: float = Field(default=30.0, gt=0)
     """How long `memlane down` waits for a component to stop before killing it."""
+    soak_minutes: float = Field(default=2.0, gt=0)
+    """How long `memlane bench soak` runs when `--minutes` is not given (`--quick`: half a minute)."""
+    soak_rate_per_s: float = Field(default=10.0, gt=0)
+    """Turns per second `memlane bench soak` publishes through the whole pipeline."""
+    soak_ollama_latency_s: float = Field(default=0.05, ge=0)
+    """Fixed latency of every answer of the soak's fake Ollama."""
+    soak_failing_share: float = Field(default=0.1, ge=0, le=1)
+    """Share of windows the soak's fake Ollama answers with cut-off JSON (they go through the DLQ to Claude)."""
+    soak_sample_interval_s: float = Field(default=5.0, gt=0)
+    """How often the soak samples every component's RSS, open file descriptors and consumer lag."""
 
 
 class Settings(BaseSettings):

@@ -29,6 +29,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("offload", "offload_bench", "blob store: compression, offload and slice latency on real logs"),
         Benchmark("memory-qa", "memory_qa", "LoCoMo questions answered by the pipeline's memories vs raw turns"),
         Benchmark("cost", "cost_bench", "paid-LLM tokens and dollars per 100 turns vs Claude extracting every 3 turns"),
+        Benchmark(
+            "soak",
+            "soak",
+            "a fixed turn rate through the whole fleet for --minutes: RSS and fd growth, max lag, lost, duplicated",
+        ),
     )
 }
 

@@ -32,6 +32,8 @@ class BenchOptions:
     quick: bool = False
     ollama_url: str | None = None
     """A real Ollama server named on the command line (`--ollama-url`): benchmarks that call a model use it."""
+    minutes: float | None = None
+    """How long a benchmark that runs for a while (`soak`) runs (`--minutes`); None: its default."""
 
     def data_path(self, relative: str) -> Path:
         """`--data` when given, else `relative` under the evaluation data directory (`MEMLANE_DATA_DIR`)."""

@@ -25,6 +25,7 @@ def bench(
     quick: bool = typer.Option(False, "--quick", help="Smaller sizes, for smoke runs."),
     ollama_url: str = typer.Option(None, "--ollama-url", help="A real Ollama server for benchmarks that call one."),
     model: str = typer.Option(None, "--model", help="The model to use on --ollama-url (both routes)."),
+    minutes: float = typer.Option(None, "--minutes", min=0.05, help="How long `soak` runs (default 2)."),
 ) -> None:
     """Run benchmark NAME (starts a local broker and other services if none answer, and stops them after)."""
     benchmark = BENCHMARKS.get(name)
@@ -38,6 +39,8 @@ def bench(
         extraction = settings.extraction.model_copy(update={"fast_model": model, "complex_model": model})
         settings = settings.model_copy(update={"extraction": extraction})
     with reported_errors():
-        options = BenchOptions(settings, data=data, results_dir=results_dir, quick=quick, ollama_url=ollama_url)
+        options = BenchOptions(
+            settings, data=data, results_dir=results_dir, quick=quick, ollama_url=ollama_url, minutes=minutes
+        )
         report = benchmark.run(options)
         report.write(results_dir)

@@ -86,7 +86,6 @@ class Fleet:
         self.env = dict(env or {})
         self.grace_s = grace_s
         self.members: list[Member] = []
-        self._admin: AdminClient | None = None
 
     # --- starting ---------------------------------------------------------------------------------
     def start(self, name: str, *, env: Mapping[str, str] | None = None) -> Member:
@@ -150,10 +149,11 @@ class Fleet:
     def group_members(self, name: str) -> list[str]:
         """Client ids of the members the consumer group of worker `name` lists now."""
         group = worker_inputs(self.settings)[name][0]
-        if self._admin is None:
-            self._admin = AdminClient(self.settings.kafka_config())
+        # an admin client per look-up: one kept across a broker restart could not be destroyed afterwards
+        # (librdkafka waited for its broker thread without end)
+        admin = AdminClient(self.settings.kafka_config())
         try:
-            (description,) = [f.result(10) for f in self._admin.describe_consumer_groups([group]).values()]
+            (description,) = [f.result(10) for f in admin.describe_consumer_groups([group]).values()]
         except (KafkaException, TimeoutError):  # a busy broker answers later: not a member yet
             return []
         return [m.client_id for m in description.members]

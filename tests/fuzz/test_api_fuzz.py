@@ -18,6 +18,7 @@ import httpx
 import pytest
 import schemathesis
 from cases import API_EXAMPLES, count
+from confluent_kafka.admin import AdminClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
@@ -26,7 +27,8 @@ from sinks.blobstore import BlobStore
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
 from sinks.search import ServerThread, tenant_referrer
-from streams.settings import Settings
+from streams.kafka.provision import provision
+from streams.settings import BrokerSettings, Settings, TopicNames
 from streams.wiring.stores import search_app
 
 KEY = f"k-fuzz-{uuid.uuid4().hex[:8]}"
@@ -64,13 +66,21 @@ def _batch(window: str) -> MemoryBatch:
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+def api_server(tmp_path_factory: pytest.TempPathFactory, broker_bootstrap: str) -> Iterator[ServerThread]:
+    """The service over a shard holding acme's memories, its writes going to topics of its own on the broker."""
     root: Path = tmp_path_factory.mktemp("api-fuzz")
+    suffix = uuid.uuid4().hex[:10]
+    topics = TopicNames(**{name: f"fuzz.{suffix}.{getattr(TopicNames(), name)}" for name in TopicNames.model_fields})
+    settings = Settings(
+        api_keys={KEY: "acme"}, state_dir=root / "state", kafka_bootstrap=broker_bootstrap, topics=topics,
+        broker=BrokerSettings(default_partitions=1),
+    )  # fmt: skip
+    provision(AdminClient(settings.kafka_config()), settings.topic_catalogue())
     store = EdgeMemoryStore(root / "shard", shared_onnx_embedder())
     blobs = BlobStore(root / "blobs")
     window = blobs.put(b"".join(f"line {n}\n".encode() for n in range(200)), referrer=tenant_referrer("acme"))
     store.upsert(_batch(window.sha256))
-    app = search_app(Settings(api_keys={KEY: "acme"}, state_dir=root / "state"), store=store, blobs=blobs)
+    app = search_app(settings, store=store, blobs=blobs)
     try:
         with ServerThread(app) as server:
             # one request first: the worker thread it starts belongs to the module, not to the first test
