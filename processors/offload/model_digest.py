@@ -15,15 +15,8 @@ call yields a `UsageRecord` handed to `on_usage`.
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
-
-try:
-    import ollama
-except ImportError as exc:  # the `extraction` extra is not installed
-    raise ImportError("model digests need `ollama`: pip install 'memlane[extraction]'") from exc
 
 from processors.extraction.contract import ErrorClass
 from processors.extraction.ollama_errors import CALL_ERRORS, translate_error
@@ -36,6 +29,7 @@ from processors.offload.digest import (
     slice_line,
 )
 from processors.offload.offload_settings import OffloadSettings
+from processors.offload.ollama_task import OllamaTask
 from processors.tokens import estimate_tokens
 from schemas.errors import MemlaneError
 from schemas.events import UsageRecord
@@ -124,32 +118,12 @@ def _fit(summary: str, budget: int) -> str:
     return " ".join(words) + " …"
 
 
-class OllamaDigester:
+class OllamaDigester(OllamaTask):
     """Digests tool outputs with a local model on Ollama; the extractive digest when it cannot. Thread-safe."""
 
-    def __init__(
-        self,
-        client: ollama.Client,
-        model: str,
-        settings: OffloadSettings,
-        *,
-        on_usage: Callable[[UsageRecord], None] | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
-        self._client = client
-        self.model = model
-        self.settings = settings
-        self.on_usage = on_usage
-        self._clock = clock
-
     @classmethod
-    def connect(
-        cls, url: str, model: str, settings: OffloadSettings, *, on_usage: Callable[[UsageRecord], None] | None = None
-    ) -> OllamaDigester:
-        return cls(ollama.Client(host=url, timeout=settings.digest_timeout_s), model, settings, on_usage=on_usage)
-
-    def close(self) -> None:
-        self._client.close()  # type: ignore[no-untyped-call]
+    def timeout_s(cls, settings: OffloadSettings) -> float:
+        return settings.digest_timeout_s
 
     def digest(self, text: str, sha256: str, *, tenant_id: str = "-") -> Digest:
         """The model's digest of `text` (stored as `sha256`), or the extractive one with the reason."""

@@ -18,19 +18,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-try:
-    import ollama
-except ImportError as exc:  # the `extraction` extra is not installed
-    raise ImportError("RAG pre-ranking needs `ollama`: pip install 'memlane[extraction]'") from exc
 
 from processors.extraction.contract import ErrorClass
 from processors.extraction.ollama_errors import CALL_ERRORS, translate_error
 from processors.offload.offload_settings import OffloadSettings
+from processors.offload.ollama_task import OllamaTask
 from processors.tokens import estimate_tokens
 from schemas.errors import MemlaneError
 from schemas.events import UsageRecord
@@ -110,32 +105,12 @@ def merged_order(count: int, ranked: Sequence[tuple[int, float]]) -> tuple[tuple
     return order, relevance
 
 
-class OllamaReranker:
+class OllamaReranker(OllamaTask):
     """Re-ranks search candidates with a local model on Ollama. Thread-safe."""
 
-    def __init__(
-        self,
-        client: ollama.Client,
-        model: str,
-        settings: OffloadSettings,
-        *,
-        on_usage: Callable[[UsageRecord], None] | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
-        self._client = client
-        self.model = model
-        self.settings = settings
-        self.on_usage = on_usage
-        self._clock = clock
-
     @classmethod
-    def connect(
-        cls, url: str, model: str, settings: OffloadSettings, *, on_usage: Callable[[UsageRecord], None] | None = None
-    ) -> OllamaReranker:
-        return cls(ollama.Client(host=url, timeout=settings.rerank_timeout_s), model, settings, on_usage=on_usage)
-
-    def close(self) -> None:
-        self._client.close()  # type: ignore[no-untyped-call]
+    def timeout_s(cls, settings: OffloadSettings) -> float:
+        return settings.rerank_timeout_s
 
     def rank(self, query: str, texts: Sequence[str], *, tenant_id: str = "-") -> Ranking:
         """The model's order of `texts` for `query`, or the search order with the reason it is not."""

@@ -68,6 +68,22 @@ def _process_alive(pid: int) -> bool:
     return state != "Z"
 
 
+def recorded_pid(pid_path: Path, *markers: str) -> int | None:
+    """The pid in `pid_path` when that process is alive and its command line names every one of `markers`
+    (so a recycled pid of another program is never taken for ours); None otherwise."""
+    try:
+        pid = int(pid_path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if not _process_alive(pid):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return pid
+    return pid if all(marker in cmdline for marker in markers) else None
+
+
 class LocalBroker:
     """One broker process whose data, config, logs and pid live under `settings.data_dir`.
 
@@ -142,17 +158,7 @@ class LocalBroker:
         return answering_cluster(self.bootstrap, timeout=timeout, extra_conf=self.client_conf())
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_path.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        if not _process_alive(pid):
-            return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            return pid
-        return pid if BROKER_CLASS in cmdline and str(self.config_path) in cmdline else None
+        return recorded_pid(self.pid_path, BROKER_CLASS, str(self.config_path))
 
     def status(self) -> BrokerStatus:
         pid = self.pid()
@@ -363,4 +369,4 @@ class LocalBroker:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-__all__ = ["BrokerStatus", "LocalBroker", "free_port"]
+__all__ = ["BrokerStatus", "LocalBroker", "free_port", "recorded_pid"]

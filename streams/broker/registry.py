@@ -25,7 +25,7 @@ import structlog
 
 from schemas.errors import BrokerError
 from streams.broker.infra import java_binary
-from streams.broker.local import _process_alive, free_port
+from streams.broker.local import _process_alive, free_port, recorded_pid
 from streams.broker.registry_settings import RegistrySettings
 
 log = structlog.get_logger(__name__)
@@ -139,17 +139,7 @@ class LocalRegistry:
 
     # -- state -----------------------------------------------------------------------------------
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_path.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        if not _process_alive(pid):
-            return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            return pid
-        return pid if str(self.runner_jar) in cmdline and str(self.data_dir) in cmdline else None
+        return recorded_pid(self.pid_path, str(self.runner_jar), str(self.data_dir))
 
     def answers(self, timeout: float = 2.0) -> bool:
         try:

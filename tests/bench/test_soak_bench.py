@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from streams.bench.soak import COLUMNS
@@ -13,6 +14,7 @@ from streams.cli import app
 from streams.wiring.fleet import PIPELINE
 
 
+@pytest.mark.slow  # minutes long: make test-all
 def test_soak_quick_samples_every_component_and_accounts_for_every_turn(broker_bootstrap: str, tmp_path: Path) -> None:
     env = {"MEMLANE_KAFKA_BOOTSTRAP": broker_bootstrap, "MEMLANE_STATE_DIR": str(tmp_path), "COLUMNS": "200"}
     args = ["bench", "soak", "--quick", "--results-dir", str(tmp_path)]

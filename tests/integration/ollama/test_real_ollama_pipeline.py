@@ -46,6 +46,7 @@ def _with_real_extractor(base: Settings, server: RealOllama, extraction: Extract
     return base.model_copy(update={"extractor": "ollama", "ollama_url": server.url, "extraction": extraction})
 
 
+@pytest.mark.slow  # minutes long: make test-all
 def test_the_demo_conversation_through_the_pipeline_with_the_real_extractor(
     kafka_settings: Settings, real_ollama: RealOllama, real_settings: ExtractionSettings
 ) -> None:
@@ -145,6 +146,7 @@ def _requests(count: int) -> list[ExtractionRequest]:
     return out
 
 
+@pytest.mark.slow  # minutes long: make test-all
 def test_a_server_restart_mid_stream_leaves_every_request_accounted(
     kafka_settings: Settings, ollama_bin: Path, tmp_path: Path
 ) -> None:

@@ -198,6 +198,7 @@ def test_a_replay_into_two_arms_writes_the_report_and_leaves_production_untouche
     assert "## Coverage: heuristic vs ollama" in markdown and "![coverage](coverage.png)" in markdown
 
 
+@pytest.mark.slow  # minutes long: make test-all
 def test_the_same_replay_resumes_and_other_parameters_are_refused(production: Production) -> None:
     first = production.replay(*AB, "--results-dir", str(production.results))
     assert first.exit_code == 0, first.output

@@ -1,0 +1,52 @@
+"""`OllamaTask`: what every offloaded local-model task holds: an Ollama client, its model, the offload settings,
+a usage hook and a clock; connected with the task's own timeout, closed with its client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Self
+
+try:
+    import ollama
+except ImportError as exc:  # the `extraction` extra is not installed
+    raise ImportError("local-model tasks need `ollama`: pip install 'memlane[extraction]'") from exc
+
+from processors.offload.offload_settings import OffloadSettings
+from schemas.events import UsageRecord
+
+
+class OllamaTask:
+    """Base of the re-ranker and the digester. Thread-safe as far as the client is."""
+
+    def __init__(
+        self,
+        client: ollama.Client,
+        model: str,
+        settings: OffloadSettings,
+        *,
+        on_usage: Callable[[UsageRecord], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._client = client
+        self.model = model
+        self.settings = settings
+        self.on_usage = on_usage
+        self._clock = clock
+
+    @classmethod
+    def timeout_s(cls, settings: OffloadSettings) -> float:
+        """The client timeout of one call of this task."""
+        raise NotImplementedError
+
+    @classmethod
+    def connect(
+        cls, url: str, model: str, settings: OffloadSettings, *, on_usage: Callable[[UsageRecord], None] | None = None
+    ) -> Self:
+        return cls(ollama.Client(host=url, timeout=cls.timeout_s(settings)), model, settings, on_usage=on_usage)
+
+    def close(self) -> None:
+        self._client.close()  # type: ignore[no-untyped-call]
+
+
+__all__ = ["OllamaTask"]
