@@ -84,6 +84,38 @@ def recorded_pid(pid_path: Path, *markers: str) -> int | None:
     return pid if all(marker in cmdline for marker in markers) else None
 
 
+def spawn_detached(command: list[str], log_path: Path, *, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start `command` in a session of its own (it outlives this process), its output appended to `log_path`."""
+    with log_path.open("ab") as out:
+        return subprocess.Popen(
+            command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+
+def terminate(pid: int, timeout_s: float) -> bool:
+    """SIGTERM `pid`, wait up to `timeout_s`, then SIGKILL; reaps it when it is our child. True if it was killed."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _process_alive(pid):
+        _reap(pid)
+        time.sleep(0.2)
+    killed = _process_alive(pid)
+    if killed:
+        os.kill(pid, signal.SIGKILL)
+        while _process_alive(pid):
+            _reap(pid)
+            time.sleep(0.1)
+    _reap(pid)
+    return killed
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
 class LocalBroker:
     """One broker process whose data, config, logs and pid live under `settings.data_dir`.
 
@@ -275,14 +307,7 @@ class LocalBroker:
         command = self.infra.java_command(
             BROKER_CLASS, str(self.config_path), heap=self.settings.heap, logs_dir=self.logs_dir
         )
-        with (self.logs_dir / "stdout.log").open("ab") as out:
-            process = subprocess.Popen(
-                command,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        process = spawn_detached(command, self.logs_dir / "stdout.log")
         self.pid_path.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + self.settings.start_timeout_s
         while time.monotonic() < deadline:
@@ -339,28 +364,11 @@ class LocalBroker:
         if pid is None:
             self.pid_path.unlink(missing_ok=True)
             return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + self.settings.stop_timeout_s
-        while time.monotonic() < deadline and _process_alive(pid):
-            self._reap(pid)
-            time.sleep(0.2)
-        if _process_alive(pid):
+        if terminate(pid, self.settings.stop_timeout_s):
             log.warning("broker.kill", pid=pid, reason="did not stop after SIGTERM")
-            os.kill(pid, signal.SIGKILL)
-            while _process_alive(pid):
-                self._reap(pid)
-                time.sleep(0.1)
-        self._reap(pid)
         self.pid_path.unlink(missing_ok=True)
         log.info("broker.stopped", pid=pid)
         return True
-
-    @staticmethod
-    def _reap(pid: int) -> None:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
 
     def _log_tail(self, lines: int = 30) -> str:
         path = self.logs_dir / "stdout.log"
@@ -369,4 +377,4 @@ class LocalBroker:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-__all__ = ["BrokerStatus", "LocalBroker", "free_port", "recorded_pid"]
+__all__ = ["BrokerStatus", "LocalBroker", "free_port", "recorded_pid", "spawn_detached", "terminate"]

@@ -12,9 +12,7 @@ schema and id), and is ready when the ccompat API answers; then the global compa
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -25,7 +23,7 @@ import structlog
 
 from schemas.errors import BrokerError
 from streams.broker.infra import java_binary
-from streams.broker.local import _process_alive, free_port, recorded_pid
+from streams.broker.local import free_port, recorded_pid, spawn_detached, terminate
 from streams.broker.registry_settings import RegistrySettings
 
 log = structlog.get_logger(__name__)
@@ -167,15 +165,7 @@ class LocalRegistry:
         self.state_path.write_text(json.dumps({"port": port, "management_port": management_port}) + "\n")
         if self.answers(timeout=1.0):
             raise BrokerError(f"another schema registry answers on {self.url}: set MEMLANE_REGISTRY__PORT")
-        with self.log_path.open("ab") as out:
-            process = subprocess.Popen(
-                self.command(port, management_port),
-                cwd=self.data_dir,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        process = spawn_detached(self.command(port, management_port), self.log_path, cwd=self.data_dir)
         self.pid_path.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + self.settings.start_timeout_s
         while time.monotonic() < deadline:
@@ -209,17 +199,7 @@ class LocalRegistry:
         if pid is None:
             self.pid_path.unlink(missing_ok=True)
             return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + self.settings.stop_timeout_s
-        while time.monotonic() < deadline and _process_alive(pid):
-            _reap(pid)
-            time.sleep(0.2)
-        if _process_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-            while _process_alive(pid):
-                _reap(pid)
-                time.sleep(0.1)
-        _reap(pid)
+        terminate(pid, self.settings.stop_timeout_s)
         self.pid_path.unlink(missing_ok=True)
         log.info("registry.stopped", pid=pid)
         return True
@@ -228,13 +208,6 @@ class LocalRegistry:
         if not self.log_path.exists():
             return "(no registry output)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 __all__ = ["CCOMPAT_PATH", "LocalRegistry", "RegistryStatus"]
