@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -227,6 +227,10 @@ class ExtractionRequest(EventModel):
     cues: tuple[str, ...] = ()
     source_topic: str | None = None
     created_at: datetime = Field(default_factory=utc_now)
+    task: Literal["extract", "summary"] = "extract"
+    """What the window is for: memories (`extract`) or a summary at `summary_level`."""
+    summary_level: int | None = Field(default=None, ge=1, le=3)
+    """For a summary: 1 one window, 2 a ten-turn block, 3 the whole conversation (compaction)."""
 
 
 class Memory(_Record):
@@ -246,6 +250,12 @@ class Memory(_Record):
     context: str | None = None
     """For keyword search: the text of the turns just before the source turns (same window), nearest last."""
     event_time: datetime
+    summary_level: int | None = Field(default=None, ge=1, le=3)
+    """For a `summary` memory: 1 a window, 2 a ten-turn block, 3 a conversation compaction."""
+    labels: tuple[str, ...] = ()
+    """Short semantic labels from the local model; empty until it has labelled the memory (heuristic tags: `tags`)."""
+    labels_model: str | None = None
+    """The model that gave `labels`."""
 
 
 class Lineage(_Record):

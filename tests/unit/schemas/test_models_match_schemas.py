@@ -30,6 +30,9 @@ def _check_type(avro: Any, annotation: Any, path: str, named: dict[str, Any]) ->
     assert not (origin in (typing.Union, types.UnionType) and type(None) in args), f"{path}: model is Optional"
     if isinstance(avro, str) and avro in named:
         avro = named[avro]
+    if avro == "string" and origin is typing.Literal:  # a closed set of strings on the wire as a string
+        assert all(isinstance(arg, str) for arg in args), f"{path}: {annotation}"
+        return
     if isinstance(avro, str):
         assert annotation is _PRIMITIVE_PYTHON[avro], f"{path}: {avro} vs {annotation}"
         return
