@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.extraction.extraction_settings import ExtractionSettings
 from processors.offload.offload_settings import OffloadSettings
+from processors.offload.summary_settings import SummarySettings
 from processors.stage_settings import ProcessorSettings
 from schemas.codec import EventCodec, codec_for
 from sinks.memory_store.open_store import edge_url
@@ -32,7 +33,18 @@ from streams.kafka.context import StreamContext
 from streams.kafka.topic_catalogue import TopicNames, TopicSpec, topic_catalogue
 from streams.processor_app.app_settings import ProcessorAppSettings
 
-_SECTIONS = ("topics", "broker", "registry", "processors", "processor_app", "extraction", "sinks", "offload", "ops")
+_SECTIONS = (
+    "topics",
+    "broker",
+    "registry",
+    "processors",
+    "processor_app",
+    "extraction",
+    "sinks",
+    "offload",
+    "summary",
+    "ops",
+)
 _ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
 
 
@@ -177,6 +189,8 @@ class Settings(BaseSettings):
     """Memory store, embeddings, blob store and search."""
     offload: OffloadSettings = OffloadSettings()
     """Local offload: digests of tool results, RAG pre-ranking, the memory write API."""
+    summary: SummarySettings = SummarySettings()
+    """Hierarchical summaries: the summarise worker, its local model and budgets per level."""
     ops: OpsSettings = OpsSettings()
     """Supervision, lag and ports of `memlane up`."""
 
