@@ -21,6 +21,7 @@ same ids; a newer summary of the same range is a new version of the same memory 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -153,6 +154,10 @@ class SummaryOutcome:
     usage: tuple[UsageRecord, ...]
     cut: bool = False
     """Whether the answer was longer than the level's budget and was cut."""
+
+    def usage_free(self) -> SummaryOutcome:
+        """The same summary without its usage records (for a caller that sent them already)."""
+        return dataclasses.replace(self, usage=())
 
 
 def covered_users(request: ExtractionRequest) -> tuple[str, ...]:
@@ -302,6 +307,7 @@ SummaryCall = Callable[[ExtractionRequest], SummaryOutcome]
 
 
 __all__ = [
+    "CHARS_PER_TOKEN_BOUND",
     "CLAUDE_SUMMARISER",
     "PROMPT_VERSION",
     "SUMMARISER",

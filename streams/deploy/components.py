@@ -10,6 +10,7 @@ Prometheus scrape job per component finds it. `memlane serve` serves `/metrics` 
     fallback      memlane worker fallback      9103           extraction.fallback_group_id
     sink-qdrant   memlane worker sink-qdrant   9104           sinks.qdrant_sink_group_id
     sink-blobs    memlane worker sink-blobs    9105           sinks.blob_sink_group_id
+    summarise     memlane worker summarise     9106           summary.group_id
     serve         memlane serve                8080 (API)     -
 
 `modules` are where the component's code starts: a metric referenced by one of them, or by anything they
@@ -62,6 +63,9 @@ COMPONENTS: tuple[Component, ...] = (
     _worker("fallback", 9103, "streams.workers.fallback", "the DLQ drained to Claude"),
     _worker("sink-qdrant", 9104, "streams.workers.sink_qdrant", "memories -> embeddings -> Qdrant"),
     _worker("sink-blobs", 9105, "streams.workers.sink_blobs", "request windows -> the blob store"),
+    _worker(
+        "summarise", 9106, "streams.workers.summarise", "hierarchical summaries over Ollama: requests -> summaries"
+    ),
     Component(
         "serve",
         ("memlane", "serve"),
@@ -90,6 +94,7 @@ def consumer_groups(settings: Settings) -> dict[str, str]:
         "fallback": settings.extraction.fallback_group_id,
         "sink-qdrant": settings.sinks.qdrant_sink_group_id,
         "sink-blobs": settings.sinks.blob_sink_group_id,
+        "summarise": settings.summary.group_id,
     }
 
 
@@ -102,6 +107,7 @@ def input_topics(settings: Settings) -> dict[str, str]:
         "fallback": topics.dlq,
         "sink-qdrant": topics.memories,
         "sink-blobs": topics.requests,
+        "summarise": topics.requests,
     }
 
 
