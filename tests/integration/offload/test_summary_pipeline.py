@@ -2,7 +2,8 @@
 
 One conversation of 25 turns in five windows goes through extract (heuristic), summarise (the fake Ollama)
 and the memory sink: five level-1 summaries and two level-2 ones (blocks 0..9 and 10..19; block 20..29 stays
-open). A rerun of the summarise worker from the start (a new group) adds no id. A level-3 compaction asked
+open). A rerun of the summarise worker from the start (a new group) adds no id. After these restarts the open
+block's state is read back: the window 25..29 closes block 20..29 with both its windows. A level-3 compaction asked
 through the API, with the fake Ollama failing, goes to the DLQ (stage summarise), the fallback asks the fake
 Anthropic server (through the real `anthropic` client) and its summary, under the local one's id, is what
 `GET /v1/summaries/{id}` and `memlane summary` return. `memlane verify`'s accounting holds throughout.
@@ -56,39 +57,37 @@ def _claude(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _windows() -> list[ExtractionRequest]:
-    out = []
-    for n in range(5):
-        first, last = n * 5, n * 5 + 4
-        turns = tuple(
-            WindowTurn(
-                event_id=f"evt-{i}",
-                turn_index=i,
-                role=Role.USER if i % 2 == 0 else Role.ASSISTANT,
-                speaker="Ana" if i % 2 == 0 else "Bruno",
-                user_id="ana" if i % 2 == 0 else "bruno",
-                content=f"Turn {i}: I would like to visit Lisbon in June, day {i}.",
-                token_count=14,
-                event_time=T0 + timedelta(minutes=i),
-            )
-            for i in range(first, last + 1)
+    return [_window(n * 5, n * 5 + 4) for n in range(5)]
+
+
+def _window(first: int, last: int) -> ExtractionRequest:
+    turns = tuple(
+        WindowTurn(
+            event_id=f"evt-{i}",
+            turn_index=i,
+            role=Role.USER if i % 2 == 0 else Role.ASSISTANT,
+            speaker="Ana" if i % 2 == 0 else "Bruno",
+            user_id="ana" if i % 2 == 0 else "bruno",
+            content=f"Turn {i}: I would like to visit Lisbon in June, day {i}.",
+            token_count=14,
+            event_time=T0 + timedelta(minutes=i),
         )
-        out.append(
-            ExtractionRequest(
-                request_id=f"req-{first}-{last}",
-                conversation_id=CONVERSATION,
-                tenant_id="acme",
-                user_id="ana",
-                first_turn_index=first,
-                last_turn_index=last,
-                turns=turns,
-                priority=0.5,
-                priority_class="fact",
-                trigger="turn_count",
-                token_count=70,
-                created_at=T0,
-            )
-        )
-    return out
+        for i in range(first, last + 1)
+    )
+    return ExtractionRequest(
+        request_id=f"req-{first}-{last}",
+        conversation_id=CONVERSATION,
+        tenant_id="acme",
+        user_id="ana",
+        first_turn_index=first,
+        last_turn_index=last,
+        turns=turns,
+        priority=0.5,
+        priority_class="fact",
+        trigger="turn_count",
+        token_count=70,
+        created_at=T0,
+    )
 
 
 def _publish(settings: Settings, requests: list[ExtractionRequest]) -> None:
@@ -181,11 +180,22 @@ def test_levels_one_and_two_replay_and_a_level_three_compaction_through_claude(
         resunk = run_sink_qdrant(settings, idle_exit_s=1.5)
         assert resunk.inserted == 0 and sunk.inserted >= 7
 
+        # the open block 20..29 survived the restarts: the next window closes it with both windows' summaries
+        _publish(settings, [_window(25, 29)])
+        assert run_extract(settings, idle_exit_s=1.5).extracted == 1
+        closing = _summarise(settings, ollama)
+        assert closing.summaries == {1: 1, 2: 1} and closing.restores == 1
+        (block2,) = [
+            b for b in _batches(settings) if b.memories[0].summary_level == 2 and b.lineage.first_turn_index == 20
+        ]
+        assert block2.memories[0].source_turn_indexes == tuple(range(20, 30))
+        run_sink_qdrant(settings, idle_exit_s=1.5)
+
         # level 3: the local model fails -> DLQ -> Claude, under the same id
         with TestClient(search_app(settings)) as client:
             asked = client.post(f"/v1/summaries/{CONVERSATION}:compact", headers=ACME)
             assert asked.status_code == 202, asked.text
-            assert asked.json()["inputs"] == 3 and asked.json()["last_turn_index"] == 24  # 2 blocks + window 20..24
+            assert asked.json()["inputs"] == 3 and asked.json()["last_turn_index"] == 29  # the three blocks
         ollama.fail_next(1, "http_500")
         compacted = _summarise(settings, ollama)
         assert compacted.dead_lettered == 1 and compacted.summaries == {}
@@ -196,7 +206,7 @@ def test_levels_one_and_two_replay_and_a_level_three_compaction_through_claude(
         assert drained.summaries == 1
         run_sink_qdrant(settings, idle_exit_s=1.5)
         (level3,) = [b for b in _batches(settings) if b.extractor == CLAUDE_SUMMARISER]
-        assert level3.memories[0].memory_id == summary_memory_id("acme", CONVERSATION, 3, 0, 24)
+        assert level3.memories[0].memory_id == summary_memory_id("acme", CONVERSATION, 3, 0, 29)
         codec = SingleObjectCodec()
         usage = [codec.decode(m.value() or b"", UsageRecord) for m in read_topic(settings.kafka, settings.topics.usage)]
         assert {u.provider for u in usage if u.request_id == level3.request_id} == {"ollama", "anthropic"}
@@ -207,13 +217,13 @@ def test_levels_one_and_two_replay_and_a_level_three_compaction_through_claude(
             assert answer.status_code == 200, answer.text
             by_level = {s["level"]: s for s in answer.json()["summaries"]}
             assert by_level[3]["extractor"] == CLAUDE_SUMMARISER and by_level[3]["text"].startswith("Claude")
-            assert (by_level[2]["first_turn_index"], by_level[2]["last_turn_index"]) == (10, 19)
-            assert (by_level[1]["first_turn_index"], by_level[1]["last_turn_index"]) == (20, 24)
-            assert answer.json()["counts"] == {"1": 5, "2": 2, "3": 1}
+            assert (by_level[2]["first_turn_index"], by_level[2]["last_turn_index"]) == (20, 29)
+            assert (by_level[1]["first_turn_index"], by_level[1]["last_turn_index"]) == (25, 29)
+            assert answer.json()["counts"] == {"1": 6, "2": 3, "3": 1}
             assert client.get(f"/v1/summaries/{CONVERSATION}").status_code == 401
             assert client.get("/v1/summaries/nobody", headers=ACME).status_code == 404
             report = verify(settings.stream_context(), verifier_groups(settings), store=store)
-            assert report.requests == 6 and report.requests_lost == 0 and report.requests_extracted == 6, report
+            assert report.requests == 7 and report.requests_lost == 0 and report.requests_extracted == 7, report
             assert report.memories_missing == 0 and report.usage_missing == 0, report
 
         printed = CliRunner().invoke(cli, ["summary", CONVERSATION, "--json"], obj=settings)
