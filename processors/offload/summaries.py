@@ -49,6 +49,10 @@ SUMMARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://memlane.dev/ids/summ
 _SEPARATOR = "\x1f"
 CHARS_PER_TOKEN_BOUND = 8
 """The schema's `maxLength` per budget token: generous, the budget cut happens after parsing."""
+GRAMMAR_REPETITION_LIMIT = 2000
+"""The most repetitions llama.cpp's grammar accepts: a real Ollama 0.17.4 given `maxLength` 4000 fails to parse
+the grammar and its runner dies (500 "model runner has unexpectedly stopped"). Above it the bound is left out
+of the `format` sent to Ollama; `num_predict` and the budget cut still bound the answer."""
 SYSTEM_PROMPTS = {
     1: "You summarise one excerpt of a conversation in a few sentences: who said what, decisions, facts, open "
     'questions. Keep names, numbers and dates. Answer with JSON: {"summary": "..."}.',
@@ -92,6 +96,14 @@ def summary_schema(max_chars: int) -> dict[str, Any]:
     """The `format` of a summary answer: one non-blank string of at most `max_chars`."""
     text = {"type": "string", "minLength": 1, "maxLength": max_chars}
     return {"type": "object", "properties": {"summary": text}, "required": ["summary"]}
+
+
+def ollama_summary_schema(max_chars: int) -> dict[str, Any]:
+    """`summary_schema` as Ollama can take it: without `maxLength` when it exceeds the grammar's limit."""
+    schema = summary_schema(max_chars)
+    if max_chars > GRAMMAR_REPETITION_LIMIT:
+        del schema["properties"]["summary"]["maxLength"]
+    return schema
 
 
 def turn_line(turn: WindowTurn, max_chars: int) -> str:
@@ -247,7 +259,7 @@ class Summariser(OllamaTask[SummarySettings]):
             response = self._client.chat(
                 model=model,
                 messages=summary_messages(request, self.settings.prompt_chars),
-                format=summary_schema(budget * CHARS_PER_TOKEN_BOUND),
+                format=ollama_summary_schema(budget * CHARS_PER_TOKEN_BOUND),
                 options=options,
                 stream=False,
             )
@@ -309,6 +321,7 @@ SummaryCall = Callable[[ExtractionRequest], SummaryOutcome]
 __all__ = [
     "CHARS_PER_TOKEN_BOUND",
     "CLAUDE_SUMMARISER",
+    "GRAMMAR_REPETITION_LIMIT",
     "PROMPT_VERSION",
     "SUMMARISER",
     "SUMMARY_NAMESPACE",
@@ -321,6 +334,7 @@ __all__ = [
     "covered_users",
     "cut_to_tokens",
     "level_tokens",
+    "ollama_summary_schema",
     "parse_summary",
     "summary_batch",
     "summary_memory_id",

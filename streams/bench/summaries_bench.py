@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from processors.offload.summaries import (
 )
 from processors.offload.summary_blocks import BlockState, WindowSummary, advance, block_request
 from processors.tokens import estimate_tokens
+from schemas.errors import ExtractionError
 from schemas.events import ExtractionRequest, Role, WindowTurn
 from streams.bench.contract import BenchOptions, BenchReport
 from streams.ingest.locomo import locomo_turns
@@ -61,7 +63,8 @@ def extractive(content: str, max_chars: int) -> str:
 
 
 def _fake_ollama(body: dict[str, Any]) -> str:
-    limit = int(body["format"]["properties"]["summary"]["maxLength"])
+    budget = (int(body["options"]["num_predict"]) - 64) // 2  # the summariser asks budget * 2 + 64
+    limit = budget * CHARS_PER_TOKEN_BOUND
     return json.dumps({"summary": extractive(body["messages"][-1]["content"], limit)})
 
 
@@ -151,6 +154,18 @@ def _compaction(request: ExtractionRequest, level2: list[Span], level1: list[Spa
     )
 
 
+def _attempt(
+    call: Callable[[ExtractionRequest], SummaryOutcome], request: ExtractionRequest, failures: dict[str, int]
+) -> SummaryOutcome | None:
+    """One local summary, or None with its failure counted per `level:error_class` (the worker's view)."""
+    try:
+        return call(request)
+    except ExtractionError as error:
+        key = f"{request.summary_level}:{error.error_class}"
+        failures[key] = failures.get(key, 0) + 1
+        return None
+
+
 def _row(level: str, writer: str, outcomes: list[SummaryOutcome], seconds: float) -> dict[str, Any]:
     usage = [u for o in outcomes for u in o.usage]
     return {
@@ -183,6 +198,7 @@ def run(options: BenchOptions) -> BenchReport:
         claude = ClaudeSummariser(ClaudeExtractor(settings.extraction, api_key=KEY, base_url=fake_claude.url), summary)
         try:
             state = BlockState("bench", requests[0].conversation_id, requests[0].user_id)
+            failures: dict[str, int] = {}
             level1: list[SummaryOutcome] = []
             level2: list[SummaryOutcome] = []
             spans: list[Span] = []
@@ -190,28 +206,32 @@ def run(options: BenchOptions) -> BenchReport:
             started = time.perf_counter()
             l2_seconds = 0.0
             for request in requests:
-                one = local.summarise(as_summary_request(request, 1))
-                level1.append(one)
-                spans.append((request.first_turn_index, request.last_turn_index, one.text))
-                window = WindowSummary(
-                    request.first_turn_index,
-                    request.last_turn_index,
-                    one.text,
-                    covered_users(request),
-                    tuple(t.turn_index for t in request.turns),
-                    int(request.turns[-1].event_time.timestamp() * 1000),
-                )
+                one = _attempt(local.summarise, as_summary_request(request, 1), failures)
+                window: WindowSummary | None = None
+                if one is not None:
+                    level1.append(one)
+                    spans.append((request.first_turn_index, request.last_turn_index, one.text))
+                    window = WindowSummary(
+                        request.first_turn_index,
+                        request.last_turn_index,
+                        one.text,
+                        covered_users(request),
+                        tuple(t.turn_index for t in request.turns),
+                        int(request.turns[-1].event_time.timestamp() * 1000),
+                    )
                 size = summary.block_turns
                 for closed in advance(state, request.first_turn_index, request.last_turn_index, window, size):
                     t0 = time.perf_counter()
-                    written = local.summarise(block_request(state, closed, request))
+                    written = _attempt(local.summarise, block_request(state, closed, request), failures)
+                    l2_seconds += time.perf_counter() - t0
+                    if written is None:
+                        continue
                     level2.append(written)
                     blocks.append((closed.first, closed.last, written.text))
-                    l2_seconds += time.perf_counter() - t0
             l1_seconds = time.perf_counter() - started - l2_seconds
             compaction = _compaction(requests[-1], blocks, spans)
             t0 = time.perf_counter()
-            local3 = local.summarise(compaction)
+            local3 = _attempt(local.summarise, compaction, failures)
             local3_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             claude3 = claude.summarise(compaction)
@@ -223,7 +243,7 @@ def run(options: BenchOptions) -> BenchReport:
     rows = [
         _row("1", writer, level1, l1_seconds),
         _row("2", writer, level2, l2_seconds),
-        _row("3", writer, [local3], local3_s),
+        _row("3", writer, [local3] if local3 else [], local3_s),
         _row("3", f"claude {settings.extraction.claude_model} (fake)", [claude3], claude3_s),
     ]
     turn_tokens = sum(r.token_count for r in requests)
@@ -239,14 +259,20 @@ def run(options: BenchOptions) -> BenchReport:
         "local_tokens": local_tokens,
         "local_tokens_per_level": {r["level"]: r["tokens_in"] + r["tokens_out"] for r in rows[:3]},
         "claude_tokens_level3": rows[3]["tokens_in"] + rows[3]["tokens_out"],
-        "level3_tokens": estimate_tokens(local3.text),
-        "compaction_ratio": round(turn_tokens / max(1, estimate_tokens(local3.text)), 1),
+        "level3_tokens": estimate_tokens((local3 or claude3).text),
+        "compaction_ratio": round(turn_tokens / max(1, estimate_tokens((local3 or claude3).text)), 1),
+        "local_failures": failures,
         "models": "fake servers (word counts)" if not options.ollama_url else f"ollama at {options.ollama_url}",
     }
     notes = [
         f"windows of {WINDOW_TURNS} consecutive turns, every turn forwarded (the processors forward fewer)",
-        "fake Ollama / fake Anthropic: token counts are whitespace words and the text an extractive stand-in; "
-        "they measure how many calls and how much text flows per level, not a real model's tokens or quality",
+        (
+            f"local levels by the real server at {options.ollama_url} (its own token counts); Claude is the fake"
+            if options.ollama_url
+            else "fake Ollama / fake Anthropic: token counts are whitespace words and the text an extractive "
+            "stand-in; they measure how many calls and how much text flows per level, not a real model's tokens "
+            "or quality"
+        ),
         "Claude writes level 3 only when the local model failed (DLQ -> fallback); both are measured here",
     ]
     columns = ["level", "writer", "summaries", "tokens_in", "tokens_out", "summary_tokens_mean", "cut", "seconds"]

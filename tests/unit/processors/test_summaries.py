@@ -16,6 +16,7 @@ from processors.offload.summaries import (
     Summariser,
     as_summary_request,
     cut_to_tokens,
+    ollama_summary_schema,
     parse_summary,
     summary_batch,
     summary_memory_id,
@@ -103,6 +104,8 @@ def test_parse_and_cut_to_the_budget() -> None:
     assert cut_to_tokens("short", 50) == "short"
     schema = summary_schema(100)
     assert schema["properties"]["summary"]["maxLength"] == 100
+    assert ollama_summary_schema(1600)["properties"]["summary"]["maxLength"] == 1600
+    assert "maxLength" not in ollama_summary_schema(4000)["properties"]["summary"], "over llama.cpp's grammar limit"
 
 
 def test_messages_fit_the_prompt_budget() -> None:
