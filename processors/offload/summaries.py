@@ -52,7 +52,8 @@ CHARS_PER_TOKEN_BOUND = 8
 GRAMMAR_REPETITION_LIMIT = 2000
 """The most repetitions llama.cpp's grammar accepts: a real Ollama 0.17.4 given `maxLength` 4000 fails to parse
 the grammar and its runner dies (500 "model runner has unexpectedly stopped"). Above it the bound is left out
-of the `format` sent to Ollama; `num_predict` and the budget cut still bound the answer."""
+of the `format` sent to Ollama; `num_predict` and the budget cut still bound the answer (the fake Ollama
+refuses such a bound the same way: `streams.testing.ollama_rules`)."""
 SYSTEM_PROMPTS = {
     1: "You summarise one excerpt of a conversation in a few sentences: who said what, decisions, facts, open "
     'questions. Keep names, numbers and dates. Answer with JSON: {"summary": "..."}.',

@@ -200,3 +200,14 @@ def test_a_closed_block_becomes_a_level_two_request() -> None:
     assert [t.content for t in built.turns] == ["s0-4", "s5-9"]
     assert built.request_id == block_request(state, closed, request(5, 9)).request_id
     assert block_users(closed) == ("ana",)
+
+
+def test_level_two_and_three_bounds_stay_within_the_grammar_limit(server: FakeOllamaServer) -> None:
+    task = summariser(server, [])
+    try:  # 500 and 4000 tokens at 8 characters each would be over llama.cpp's limit: the real runner dies
+        for level in (2, 3):
+            outcome = task.summarise(as_summary_request(request(0, 9), level))
+            assert outcome.text
+    finally:
+        task.close()
+    assert all("maxLength" not in body["format"]["properties"]["summary"] for body in SEEN)
