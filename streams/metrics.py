@@ -113,6 +113,9 @@ MEMORIES_PUBLISHED = Counter(
 CONTEXT_CALLS = Counter(
     "memlane_context_requests_total", "RAG context requests, by whether the local model re-ranked", ["reranked"]
 )
+USAGE_RECORDS_LOST = Counter(
+    "memlane_usage_records_lost_total", "Usage records of calls outside a worker the broker did not acknowledge"
+)
 
 
 def _endpoints() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
@@ -198,5 +201,6 @@ __all__ = [
     "TURNS_IN",
     "TURNS_SKIPPED",
     "TURN_TO_SEARCHABLE",
+    "USAGE_RECORDS_LOST",
     "serve_metrics",
 ]

@@ -1,5 +1,5 @@
 """`OllamaTask`: what every offloaded local-model task holds: an Ollama client, its model, the offload settings,
-a usage hook and a clock; connected with the task's own timeout, closed with its client."""
+a usage hook, a close hook and a clock; connected with the task's own timeout, closed with its client."""
 
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ class OllamaTask:
         settings: OffloadSettings,
         *,
         on_usage: Callable[[UsageRecord], None] | None = None,
+        on_close: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._client = client
+        self._on_close = on_close
         self.model = model
         self.settings = settings
         self.on_usage = on_usage
@@ -41,12 +43,24 @@ class OllamaTask:
 
     @classmethod
     def connect(
-        cls, url: str, model: str, settings: OffloadSettings, *, on_usage: Callable[[UsageRecord], None] | None = None
+        cls,
+        url: str,
+        model: str,
+        settings: OffloadSettings,
+        *,
+        on_usage: Callable[[UsageRecord], None] | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> Self:
-        return cls(ollama.Client(host=url, timeout=cls.timeout_s(settings)), model, settings, on_usage=on_usage)
+        client = ollama.Client(host=url, timeout=cls.timeout_s(settings))
+        return cls(client, model, settings, on_usage=on_usage, on_close=on_close)
 
     def close(self) -> None:
-        self._client.close()  # type: ignore[no-untyped-call]
+        """Close the client, then whatever the task's owner asked to close with it (e.g. a usage writer)."""
+        try:
+            self._client.close()  # type: ignore[no-untyped-call]
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
 
 __all__ = ["OllamaTask"]
