@@ -1,29 +1,33 @@
 """`OllamaTask`: what every offloaded local-model task holds: an Ollama client, its model, the offload settings,
-a usage hook and a clock; connected with the task's own timeout, closed with its client."""
+a usage hook and a clock; connected with the task's own timeout, closed with its client. Generic in its settings
+section: the re-ranker and the digester read `OffloadSettings`, the labeller its own `LabelSettings`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 try:
     import ollama
 except ImportError as exc:  # the `extraction` extra is not installed
     raise ImportError("local-model tasks need `ollama`: pip install 'memlane[extraction]'") from exc
 
-from processors.offload.offload_settings import OffloadSettings
+from pydantic import BaseModel
+
 from schemas.events import UsageRecord
 
+S = TypeVar("S", bound=BaseModel)
 
-class OllamaTask:
-    """Base of the re-ranker and the digester. Thread-safe as far as the client is."""
+
+class OllamaTask(Generic[S]):
+    """Base of the re-ranker, the digester and the labeller. Thread-safe as far as the client is."""
 
     def __init__(
         self,
         client: ollama.Client,
         model: str,
-        settings: OffloadSettings,
+        settings: S,
         *,
         on_usage: Callable[[UsageRecord], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
@@ -35,13 +39,13 @@ class OllamaTask:
         self._clock = clock
 
     @classmethod
-    def timeout_s(cls, settings: OffloadSettings) -> float:
+    def timeout_s(cls, settings: S) -> float:
         """The client timeout of one call of this task."""
         raise NotImplementedError
 
     @classmethod
     def connect(
-        cls, url: str, model: str, settings: OffloadSettings, *, on_usage: Callable[[UsageRecord], None] | None = None
+        cls, url: str, model: str, settings: S, *, on_usage: Callable[[UsageRecord], None] | None = None
     ) -> Self:
         return cls(ollama.Client(host=url, timeout=cls.timeout_s(settings)), model, settings, on_usage=on_usage)
 
