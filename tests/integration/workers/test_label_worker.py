@@ -44,7 +44,7 @@ def answer(body: dict[str, Any]) -> str:
     """The scripted model: one label per memory from a keyword of its text, plus `personal fact`."""
     lines = re.findall(r"^(\d+)\. (.*)$", body["messages"][-1]["content"], flags=re.M)
     out = [
-        {"n": int(n), "labels": [label for word, label in LABELS.items() if word in text][:1] + ["Personal_Fact"]}
+        {"n": int(n), "labels": [*[label for word, label in LABELS.items() if word in text][:1], "Personal_Fact"]}
         for n, text in lines
     ]
     return json.dumps({"labels": out})
@@ -139,7 +139,12 @@ def test_a_failing_model_leaves_the_heuristic_tags_and_counts_the_failure(
     publish(kafka_settings, batches())
     sink_group = new_group_id("sink")
     run_sink_qdrant(kafka_settings, idle_exit_s=1.5, store=store, group_id=sink_group)
-    tags = {m: r.tags for m in ("ana-0", "bruno-0") if (r := store.get("acme", m)) is not None}
+
+    def tags_now() -> dict[str, tuple[str, ...]]:
+        return {m: r.tags for m in ("ana-0", "bruno-0") if (r := store.get("acme", m)) is not None}
+
+    tags = tags_now()
+    assert len(tags) == 2 and tags["ana-0"] == ("food preference",)
     fake.fail_next(10, "http_500")
     usage: list[UsageRecord] = []
     counts = run_label(kafka_settings, idle_exit_s=1.5, labeller=labeller(fake, usage), group_id=new_group_id("lab"))
@@ -148,4 +153,4 @@ def test_a_failing_model_leaves_the_heuristic_tags_and_counts_the_failure(
     assert [u.error_class for u in usage] == ["server_error"] * counts.calls
     after = run_sink_qdrant(kafka_settings, idle_exit_s=1.5, store=store, group_id=sink_group)
     assert after.labelled == 0 and after.batches == 0
-    assert {m: r.tags for m in tags if (r := store.get("acme", m)) is not None} == tags
+    assert tags_now() == tags
