@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,8 @@ from streams.kafka.consumer import read_topic
 from streams.kafka.producer import ReliableProducer
 from streams.settings import Settings
 from streams.testing.fake_ollama import FakeOllamaServer
+from streams.verifier import verify
+from streams.wiring.groups import verifier_groups
 from streams.wiring.workers import run_label, run_sink_qdrant
 
 MODEL = "memlane-smollm2"
@@ -131,6 +134,11 @@ def test_model_labels_replace_heuristic_tags_without_new_versions_and_a_rerun_ch
     replay = run_sink_qdrant(kafka_settings, idle_exit_s=1.5, store=store, group_id=sink_group)
     assert replay.labelled == 0 and replay.labels_skipped == 4 and replay.inserted == 0
     assert {m: store.get("acme", m) for m in before} == before and store.count("acme") == 4
+
+    groups = replace(verifier_groups(kafka_settings), sink_qdrant=sink_group)
+    report = verify(kafka_settings.stream_context(), groups, store=store)
+    assert report.ok, report.discrepancies
+    assert (report.memory_batches, report.label_batches, report.memories, report.memories_stored) == (2, 2, 4, 4)
 
 
 def test_a_failing_model_leaves_the_heuristic_tags_and_counts_the_failure(
