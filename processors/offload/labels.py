@@ -37,10 +37,10 @@ TASK = "label"
 MAX_LABEL_WORDS = 4
 MAX_LABEL_CHARS = 32
 SYSTEM_PROMPT = (
-    "You label memories about a person with short topic labels (1 to 4 lowercase words each, e.g. "
-    '"food preference", "travel plans"). Answer with JSON: {"labels": [{"n": <number>, "labels": ["..."]}]}, '
-    "one entry per numbered memory, at most {max_labels} labels each, most important first. Prefer these "
-    "labels when they fit: {vocabulary}; use your own when none fits."
+    "You label memories about a person with short topic labels (1 to 4 lowercase words each). Answer with "
+    'JSON: {"labels": [{"n": <number>, "labels": ["..."]}]}, one entry per numbered memory in order, at most '
+    "{max_labels} labels each, most important first, about what that memory says. Prefer these labels when "
+    "they fit: {vocabulary}; use your own when none fits."
 )
 _NOT_WORD = re.compile(r"[^a-z0-9' ]+")
 
@@ -79,7 +79,8 @@ class LabelResult:
 
 
 def label_schema(count: int, max_labels: int) -> dict[str, Any]:
-    """The `format` of the labels of `count` memories (numbers 1..count, 1..`max_labels` short strings each)."""
+    """The `format` of the labels of `count` memories: exactly `count` entries (a grammar-bound model cannot stop
+    after the first few), numbers 1..count, 1..`max_labels` short strings each."""
     words = {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS}
     entry = {
         "type": "object",
@@ -89,7 +90,7 @@ def label_schema(count: int, max_labels: int) -> dict[str, Any]:
         },
         "required": ["n", "labels"],
     }
-    labels = {"type": "array", "items": entry, "minItems": 1, "maxItems": count}
+    labels = {"type": "array", "items": entry, "minItems": count, "maxItems": count}
     return {"type": "object", "properties": {"labels": labels}, "required": ["labels"]}
 
 
