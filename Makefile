@@ -101,6 +101,7 @@ bench: setup
 	$(BIN)/memlane bench storage
 	$(BIN)/memlane bench search
 	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json
+	$(BIN)/memlane bench labels --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench context --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench digest --data $(DATA)
 	$(BIN)/memlane bench offload --data $(DATA)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.extraction.extraction_settings import ExtractionSettings
+from processors.offload.label_settings import LabelSettings
 from processors.offload.offload_settings import OffloadSettings
 from processors.stage_settings import ProcessorSettings
 from schemas.codec import EventCodec, codec_for
@@ -32,7 +33,18 @@ from streams.kafka.context import StreamContext
 from streams.kafka.topic_catalogue import TopicNames, TopicSpec, topic_catalogue
 from streams.processor_app.app_settings import ProcessorAppSettings
 
-_SECTIONS = ("topics", "broker", "registry", "processors", "processor_app", "extraction", "sinks", "offload", "ops")
+_SECTIONS = (
+    "topics",
+    "broker",
+    "registry",
+    "processors",
+    "processor_app",
+    "extraction",
+    "sinks",
+    "offload",
+    "labels",
+    "ops",
+)
 _ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
 
 
@@ -177,6 +189,8 @@ class Settings(BaseSettings):
     """Memory store, embeddings, blob store and search."""
     offload: OffloadSettings = OffloadSettings()
     """Local offload: digests of tool results, RAG pre-ranking, the memory write API."""
+    labels: LabelSettings = LabelSettings()
+    """The labeller: short semantic labels for memories from the local model (`MEMLANE_LABELS__*`)."""
     ops: OpsSettings = OpsSettings()
     """Supervision, lag and ports of `memlane up`."""
 

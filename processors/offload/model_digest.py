@@ -118,7 +118,7 @@ def _fit(summary: str, budget: int) -> str:
     return " ".join(words) + " …"
 
 
-class OllamaDigester(OllamaTask):
+class OllamaDigester(OllamaTask[OffloadSettings]):
     """Digests tool outputs with a local model on Ollama; the extractive digest when it cannot. Thread-safe."""
 
     @classmethod

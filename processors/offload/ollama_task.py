@@ -1,29 +1,33 @@
-"""`OllamaTask`: what every offloaded local-model task holds: an Ollama client, its model, the offload settings,
-a usage hook, a close hook and a clock; connected with the task's own timeout, closed with its client."""
+"""`OllamaTask`: what every offloaded local-model task holds: an Ollama client, its model, its settings section,
+a usage hook, a close hook and a clock; connected with the task's own timeout, closed with its client. Generic in
+its settings section: the re-ranker and the digester read `OffloadSettings`, the labeller `LabelSettings`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Self
+from typing import Generic, Self, TypeVar
 
 try:
     import ollama
 except ImportError as exc:  # the `extraction` extra is not installed
     raise ImportError("local-model tasks need `ollama`: pip install 'memlane[extraction]'") from exc
 
-from processors.offload.offload_settings import OffloadSettings
+from pydantic import BaseModel
+
 from schemas.events import UsageRecord
 
+S = TypeVar("S", bound=BaseModel)
 
-class OllamaTask:
-    """Base of the re-ranker and the digester. Thread-safe as far as the client is."""
+
+class OllamaTask(Generic[S]):
+    """Base of the re-ranker, the digester and the labeller. Thread-safe as far as the client is."""
 
     def __init__(
         self,
         client: ollama.Client,
         model: str,
-        settings: OffloadSettings,
+        settings: S,
         *,
         on_usage: Callable[[UsageRecord], None] | None = None,
         on_close: Callable[[], None] | None = None,
@@ -37,7 +41,7 @@ class OllamaTask:
         self._clock = clock
 
     @classmethod
-    def timeout_s(cls, settings: OffloadSettings) -> float:
+    def timeout_s(cls, settings: S) -> float:
         """The client timeout of one call of this task."""
         raise NotImplementedError
 
@@ -46,7 +50,7 @@ class OllamaTask:
         cls,
         url: str,
         model: str,
-        settings: OffloadSettings,
+        settings: S,
         *,
         on_usage: Callable[[UsageRecord], None] | None = None,
         on_close: Callable[[], None] | None = None,

@@ -105,7 +105,7 @@ def merged_order(count: int, ranked: Sequence[tuple[int, float]]) -> tuple[tuple
     return order, relevance
 
 
-class OllamaReranker(OllamaTask):
+class OllamaReranker(OllamaTask[OffloadSettings]):
     """Re-ranks search candidates with a local model on Ollama. Thread-safe."""
 
     @classmethod

@@ -90,6 +90,10 @@ class MemoryRecord:
     source_turn_indexes: tuple[int, ...]
     """The turns (indexes in their conversation) this memory and every version merged into it came from."""
     history: tuple[MemoryVersion, ...]
+    labels: tuple[str, ...] = ()
+    """The local model's labels (they replaced the heuristic `tags`); empty until the labeller got to it."""
+    labels_model: str | None = None
+    """The model that gave `labels`."""
 
     @classmethod
     def from_payload(cls, point_id: str, payload: dict[str, Any]) -> MemoryRecord:
@@ -120,6 +124,8 @@ class MemoryRecord:
             merged_ids=tuple(payload.get("merged_ids", ())),
             source_turn_indexes=tuple(int(index) for index in payload.get("source_turn_indexes", ())),
             history=history,
+            labels=tuple(payload.get("labels", ())),
+            labels_model=payload.get("labels_model"),
         )
 
 
@@ -150,6 +156,10 @@ class UpsertReport:
     """New memory id -> id of the existing memory it updated (near-duplicate)."""
     unchanged: list[str] = field(default_factory=list)
     """Memory ids already stored (a replay): nothing was written for them."""
+    labelled: list[str] = field(default_factory=list)
+    """Memory ids of a label batch whose labels were applied (a payload update, no new version)."""
+    labels_skipped: list[str] = field(default_factory=list)
+    """Memory ids of a label batch not applied: not stored, its text changed since, or the same labels already."""
     points_written: int = 0
     embed_s: float = 0.0
     write_s: float = 0.0

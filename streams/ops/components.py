@@ -6,6 +6,8 @@
     sink-blobs   memlane worker sink-blobs      requests -> windows in the blob store
     sink-qdrant  memlane worker sink-qdrant     memories -> Qdrant (only with MEMLANE_QDRANT_URL: on the
                                                 embedded store `serve` runs the memory sink itself)
+    label        memlane worker label           memories -> label batches on memories (the local model's
+                                                labels; off with MEMLANE_LABELS__ENABLED=false)
     serve        memlane serve                  search API, the embedded memory sink, the lag exporter
 
 Each worker gets `MEMLANE_METRICS_PORT` (from `ops.metrics_base_port` up) for `/metrics`, `/healthz` and
@@ -44,12 +46,15 @@ def components(settings: Settings) -> list[Component]:
     names.append("sink-blobs")
     if settings.qdrant_url is not None:
         names.append("sink-qdrant")
+    if settings.labels.enabled:
+        names.append("label")
     groups = {
         "processors": settings.processor_app.app_id,
         "extract": ex.worker_group_id,
         "fallback": ex.fallback_group_id,
         "sink-blobs": sinks.blob_sink_group_id,
         "sink-qdrant": sinks.qdrant_sink_group_id,
+        "label": settings.labels.group_id,
     }
     made = [
         Component(name, tuple(worker_command(name)), ops.metrics_base_port + index, groups[name])

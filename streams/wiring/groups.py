@@ -36,6 +36,7 @@ def worker_inputs(settings: Settings) -> dict[str, tuple[str, str]]:
         "fallback": (groups.fallback, topics.dlq),
         "sink-qdrant": (groups.sink_qdrant, topics.memories),
         "sink-blobs": (groups.sink_blobs, topics.requests),
+        "label": (settings.labels.group_id, topics.memories),
     }
 
 
