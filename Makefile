@@ -68,7 +68,7 @@ run: setup
 ## Unit, integration, scenario, bench and fuzz tests (CI); starts and stops its own Kafka broker. The fault
 ## scenarios and long runs (marker `slow`, ~15 more minutes) run with `make test-all` or tests/scenarios/run.
 test: setup
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" --durations=20 $(PYTEST_ARGS)
 
 test-all: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -101,6 +101,7 @@ bench: setup
 	$(BIN)/memlane bench storage
 	$(BIN)/memlane bench search
 	$(BIN)/memlane bench retrieval --data $(DATA)/locomo/locomo_dev5.json
+	$(BIN)/memlane bench labels --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench context --data $(DATA)/locomo/locomo_dev5.json
 	$(BIN)/memlane bench digest --data $(DATA)
 	$(BIN)/memlane bench offload --data $(DATA)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.errors import ConfigError
+from schemas.events import MAX_FUTURE_EVENT_S
 
 
 class PriorityWeights(BaseModel):
@@ -35,7 +36,7 @@ class ProcessorSettings(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
     # --- what a turn may claim -------------------------------------------------------------------------
-    max_future_event_s: float = Field(default=86_400.0, gt=0.0)
+    max_future_event_s: float = Field(default=MAX_FUTURE_EVENT_S, gt=0.0)
     """How far a turn's event time may lie after its publish time (publisher: after now). Further ahead is a
     broken clock: the publisher rejects such a turn and the processors quarantine it."""
 

@@ -23,6 +23,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 """Timestamps must lie in [EARLIEST, LATEST): anything else is a bad clock, not a date."""
+MAX_FUTURE_EVENT_S = 86_400.0
+"""By default an event time may lie at most this far after now (publisher, direct writes) or after its
+publish time (processors): further ahead is a broken clock, refused or quarantined."""
 INT32_MAX = 2**31 - 1
 """The largest value of an Avro `int` field: a model refuses what its wire type cannot carry."""
 MAX_ID_CHARS = 256

@@ -15,12 +15,12 @@ part of an input: it is the API key's (HTTP) or the configured one (`memlane imp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from schemas.events import EARLIEST, LATEST, Id, MemoryKind, utc_now
+from schemas.events import EARLIEST, LATEST, MAX_FUTURE_EVENT_S, Id, MemoryKind, utc_now
 
 MAX_TEXT_CHARS = 4000
 MAX_TAGS = 32
@@ -57,6 +57,11 @@ class MemoryInput(BaseModel):
         value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
         if not EARLIEST <= value < LATEST:
             raise ValueError(f"event_time {value.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1}")
+        limit = utc_now() + timedelta(seconds=MAX_FUTURE_EVENT_S)
+        if value > limit:  # a far-future memory would win every recency boost
+            raise ValueError(
+                f"event_time {value.isoformat()} is more than {timedelta(seconds=MAX_FUTURE_EVENT_S)} ahead"
+            )
         return value
 
     @field_validator("tags")

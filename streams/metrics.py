@@ -130,6 +130,38 @@ SUMMARY_BLOCKS_LATE = Counter(
 REQUESTS_LEFT = Counter(
     "memlane_requests_left_total", "Requests a worker leaves to another worker (not its task)", ["component", "task"]
 )
+USAGE_RECORDS_LOST = Counter(
+    "memlane_usage_records_lost_total", "Usage records of calls outside a worker the broker did not acknowledge"
+)
+LABEL_CALLS = Counter(
+    "memlane_label_calls_total",
+    "Labelling calls to the local model, by model, outcome and error class (none on success)",
+    ["model", "outcome", "error_class"],
+)
+LABEL_CALL_SECONDS = Histogram(
+    "memlane_label_call_duration_seconds",
+    "Latency of one labelling call to the local model",
+    ["model"],
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120, 240),
+)
+LABEL_TOKENS = Counter(
+    "memlane_label_tokens_total", "Tokens of labelling calls, by model and direction (in, out)", ["model", "direction"]
+)
+LABEL_MEMORIES = Counter(
+    "memlane_label_memories_total",
+    "Memories the labeller handled: labelled, or unlabelled (the call failed or gave none: heuristic tags stay)",
+    ["model", "result"],
+)
+LABEL_REPAIRS = Counter(
+    "memlane_label_repairs_total",
+    "Changes the labeller made to the model's labels, by model and kind",
+    ["model", "kind"],
+)
+LABELS_APPLIED = Counter(
+    "memlane_labels_applied_total",
+    "Memories of label batches the memory sink applied, or skipped (replay, changed text, not stored)",
+    ["result"],
+)
 
 
 def _endpoints() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
@@ -198,6 +230,12 @@ __all__ = [
     "DLQ_PARKED",
     "EXTRACTIONS",
     "FALLBACK",
+    "LABELS_APPLIED",
+    "LABEL_CALLS",
+    "LABEL_CALL_SECONDS",
+    "LABEL_MEMORIES",
+    "LABEL_REPAIRS",
+    "LABEL_TOKENS",
     "LLM_CALLS",
     "LLM_COST",
     "LLM_LATENCY",
@@ -221,5 +259,6 @@ __all__ = [
     "TURNS_IN",
     "TURNS_SKIPPED",
     "TURN_TO_SEARCHABLE",
+    "USAGE_RECORDS_LOST",
     "serve_metrics",
 ]

@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.errors import MemlaneError
 from schemas.events import ConversationTurn, ExtractionRequest, MemoryBatch, SkipRecord
+from schemas.labels import is_label_batch
 from sinks.memory_store import SearchFilters
 from streams.dlq import dlq_status
 from streams.ingest.publisher import PublishSummary
@@ -119,6 +120,8 @@ def _account(settings: Settings, report: RunReport) -> None:
     extractors: Counter[str] = Counter()
     for message in read_topic(kafka, topics.memories):
         batch = codec.decode(message.value() or b"", MemoryBatch, topics.memories)
+        if is_label_batch(batch):
+            continue  # the labeller's labels of memories counted already
         report.memory_batches += 1
         report.memories += len(batch.memories)
         extractors[batch.extractor] += 1

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.extraction.extraction_settings import ExtractionSettings
+from processors.offload.label_settings import LabelSettings
 from processors.offload.offload_settings import OffloadSettings
 from processors.offload.summary_settings import SummarySettings
 from processors.stage_settings import ProcessorSettings
@@ -43,6 +44,7 @@ _SECTIONS = (
     "sinks",
     "offload",
     "summary",
+    "labels",
     "ops",
 )
 _ALIASES = {"state_dir": "MEMLANE_STATE_DIR", "data_dir": "MEMLANE_DATA_DIR"}
@@ -191,6 +193,8 @@ class Settings(BaseSettings):
     """Local offload: digests of tool results, RAG pre-ranking, the memory write API."""
     summary: SummarySettings = SummarySettings()
     """Hierarchical summaries: the summarise worker, its local model and budgets per level."""
+    labels: LabelSettings = LabelSettings()
+    """The labeller: short semantic labels for memories from the local model (`MEMLANE_LABELS__*`)."""
     ops: OpsSettings = OpsSettings()
     """Supervision, lag and ports of `memlane up`."""
 

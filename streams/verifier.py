@@ -11,6 +11,9 @@ It reads the topics (turns, skip records, requests, quarantine, DLQ, memories, u
     windows    each window blob a batch's lineage names exists in the blob store
     usage      each batch an LLM produced has the usage record of its call
 
+Label batches on the memories topic (`schemas.labels`: the labeller's labels of memories stored already) are
+neither memory batches nor memories here: they are counted as `label_batches` and otherwise left out.
+
 What a consumer group has not reached yet (offsets at or after its committed offset) is `pending`, not lost, so
 `memlane verify` can run on a live pipeline; run it after the pipeline drained for a final verdict. The verdict
 line is `ALL-TURNS-ACCOUNTED` or names what is wrong. Identical copies of a record (at-least-once redelivery)
@@ -29,6 +32,7 @@ from confluent_kafka import Message, TopicPartition
 
 from schemas.errors import CodecError
 from schemas.events import ConversationTurn, ExtractionRequest, MemoryBatch, SkipRecord, UsageRecord
+from schemas.labels import is_label_batch
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
 from streams.kafka.consumer import end_offsets, make_consumer, read_topic
@@ -80,6 +84,7 @@ class VerifyReport:
     requests_pending: int = 0
     requests_lost: int = 0
     memory_batches: int = 0
+    label_batches: int = 0
     memories: int = 0
     memories_stored: int = 0
     memories_pending: int = 0
@@ -249,11 +254,15 @@ class Verifier:
         topics, report = self.ctx.topics, self.report
         batches: dict[str, MemoryBatch] = {}
         positions: dict[str, tuple[Message, MemoryBatch]] = {}
+        label_batches: set[str] = set()
         for message, batch in self._decoded(topics.memories, MemoryBatch):
-            if batch is not None:
+            if batch is not None and is_label_batch(batch):
+                label_batches.add(batch.batch_id)
+            elif batch is not None:
                 batches.setdefault(batch.batch_id, batch)
                 positions.setdefault(batch.batch_id, (message, batch))
         self._batch_positions = positions
+        report.label_batches = len(label_batches)
         extracted = {batch.request_id for batch in batches.values() if batch.extractor not in SUMMARY_EXTRACTORS}
         summarised = {batch.request_id for batch in batches.values() if batch.extractor in SUMMARY_EXTRACTORS}
         parked = {

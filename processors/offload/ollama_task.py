@@ -1,5 +1,6 @@
-"""`OllamaTask`: what every offloaded local-model task holds: an Ollama client, its model, its settings section
-(`OllamaTask[S]`), a usage hook and a clock; connected with the task's own timeout, closed with its client."""
+"""`OllamaTask`: what every offloaded local-model task holds: an Ollama client, its model, its settings section,
+a usage hook, a close hook and a clock; connected with the task's own timeout, closed with its client. Generic in
+its settings section: the re-ranker and the digester read `OffloadSettings`, the labeller `LabelSettings`."""
 
 from __future__ import annotations
 
@@ -20,8 +21,7 @@ S = TypeVar("S", bound=BaseModel)
 
 
 class OllamaTask(Generic[S]):
-    """Base of the re-ranker, the digester and the summariser (`S`: the settings section the task reads).
-    Thread-safe as far as the client is."""
+    """Base of the re-ranker, the digester and the labeller. Thread-safe as far as the client is."""
 
     def __init__(
         self,
@@ -30,9 +30,11 @@ class OllamaTask(Generic[S]):
         settings: S,
         *,
         on_usage: Callable[[UsageRecord], None] | None = None,
+        on_close: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._client = client
+        self._on_close = on_close
         self.model = model
         self.settings = settings
         self.on_usage = on_usage
@@ -45,12 +47,24 @@ class OllamaTask(Generic[S]):
 
     @classmethod
     def connect(
-        cls, url: str, model: str, settings: S, *, on_usage: Callable[[UsageRecord], None] | None = None
+        cls,
+        url: str,
+        model: str,
+        settings: S,
+        *,
+        on_usage: Callable[[UsageRecord], None] | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> Self:
-        return cls(ollama.Client(host=url, timeout=cls.timeout_s(settings)), model, settings, on_usage=on_usage)
+        client = ollama.Client(host=url, timeout=cls.timeout_s(settings))
+        return cls(client, model, settings, on_usage=on_usage, on_close=on_close)
 
     def close(self) -> None:
-        self._client.close()  # type: ignore[no-untyped-call]
+        """Close the client, then whatever the task's owner asked to close with it (e.g. a usage writer)."""
+        try:
+            self._client.close()  # type: ignore[no-untyped-call]
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
 
 __all__ = ["OllamaTask"]

@@ -172,6 +172,17 @@ class EdgeMemoryStore(MemoryStore):
         with _engine(SinkError, "set payload"):
             self._shard.update(self._qe.UpdateOperation.set_payload([point], payload))
 
+    def _set_tags(self, point: str, payload: dict[str, object], tags: list[float] | None) -> None:
+        qe = self._qe
+        vectors = (
+            qe.UpdateOperation.update_vectors([qe.PointVectors(point, {TAGS_VECTOR: tags})])
+            if tags
+            else qe.UpdateOperation.delete_vectors([point], [TAGS_VECTOR])
+        )
+        with _engine(SinkError, "set labels"):
+            self._shard.update(qe.UpdateOperation.set_payload([point], payload))
+            self._shard.update(vectors)
+
     def _retrieve(self, ids: Sequence[str]) -> list[Found]:
         with _engine(SearchError, "retrieve"):
             records = self._shard.retrieve(list(ids), with_payload=True, with_vector=False)

@@ -94,6 +94,10 @@ class MemoryRecord:
     """For a `summary` memory: 1 a window, 2 a block of turns, 3 a conversation's compaction."""
     model: str | None = None
     """The model that wrote the latest version, when known."""
+    labels: tuple[str, ...] = ()
+    """The local model's labels (they replaced the heuristic `tags`); empty until the labeller got to it."""
+    labels_model: str | None = None
+    """The model that gave `labels`."""
 
     @classmethod
     def from_payload(cls, point_id: str, payload: dict[str, Any]) -> MemoryRecord:
@@ -126,6 +130,8 @@ class MemoryRecord:
             history=history,
             summary_level=int(payload["summary_level"]) if payload.get("summary_level") is not None else None,
             model=payload.get("model"),
+            labels=tuple(payload.get("labels", ())),
+            labels_model=payload.get("labels_model"),
         )
 
 
@@ -156,6 +162,10 @@ class UpsertReport:
     """New memory id -> id of the existing memory it updated (near-duplicate)."""
     unchanged: list[str] = field(default_factory=list)
     """Memory ids already stored (a replay): nothing was written for them."""
+    labelled: list[str] = field(default_factory=list)
+    """Memory ids of a label batch whose labels were applied (a payload update, no new version)."""
+    labels_skipped: list[str] = field(default_factory=list)
+    """Memory ids of a label batch not applied: not stored, its text changed since, or the same labels already."""
     points_written: int = 0
     embed_s: float = 0.0
     write_s: float = 0.0

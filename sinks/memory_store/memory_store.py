@@ -3,6 +3,9 @@
     upsert(batch)    embed, then per memory: replay -> no-op; near-duplicate of the same user's memory
                      (similarity >= `dedupe_update_threshold`) -> update that memory, keeping its
                      history; otherwise a new point whose id is the memory id. Safe to replay.
+                     A label batch (`schemas.labels`) sets the labels of the memories it names instead:
+                     payload `labels`, `tags` and `labels_model` and the tag vector, no new version; a
+                     memory whose text changed since it was labelled keeps its tags. Safe to replay.
     search(...)      hybrid (dense + BM25 over text and context, the default), dense, or multivector
                      (dense + tags), always in one tenant; fused modes fuse scores (`fusion.py`) and
                      boost by session and by the time a query names (`temporal.py`)
@@ -26,12 +29,22 @@ from typing import Any, Self
 import numpy as np
 
 from schemas.errors import SearchError, SinkError
-from schemas.events import MemoryBatch, MemoryKind, utc_now
+from schemas.events import Memory, MemoryBatch, MemoryKind, utc_now
+from schemas.labels import is_label_batch
 from sinks.embeddings import Embedder, FloatMatrix
 from sinks.sink_settings import SinkSettings
 
 from .memory_records import DEFAULT_MODE, MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
-from .payload import memory_id_of, merged_payload, new_payload, owner, point_id, scoped_point_id, superseding_payload
+from .payload import (
+    label_fields,
+    memory_id_of,
+    merged_payload,
+    new_payload,
+    owner,
+    point_id,
+    scoped_point_id,
+    superseding_payload,
+)
 from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, PointData, Source
 from .query import tenant_conditions as _conditions
 from .ranking import fused_top, query_span
@@ -72,6 +85,10 @@ class MemoryStore(ABC):
         """Set (add or replace) the given payload fields of one point."""
 
     @abstractmethod
+    def _set_tags(self, point: str, payload: dict[str, object], tags: list[float] | None) -> None:
+        """Set the given payload fields of one point and replace its tag vector (None: remove it)."""
+
+    @abstractmethod
     def _scroll_page(
         self, conditions: Sequence[Condition], limit: int, offset: str | None
     ) -> tuple[list[Found], str | None]:
@@ -95,7 +112,7 @@ class MemoryStore(ABC):
         Raises `SinkError` when the engine fails (reads included): the batch's offsets must not be committed.
         """
         try:
-            return self._upsert(batch)
+            return self._label(batch) if is_label_batch(batch) else self._upsert(batch)
         except SearchError as exc:
             raise SinkError(f"upsert of batch {batch.batch_id} failed: {exc}") from exc
 
@@ -151,6 +168,38 @@ class MemoryStore(ABC):
             report.write_s = time.perf_counter() - started
             report.points_written = len(pending)
         return report
+
+    def _label(self, batch: MemoryBatch) -> UpsertReport:
+        report = UpsertReport(batch.batch_id)
+        with self._write_lock:
+            for memory in batch.memories:
+                if self._set_labels(batch.tenant_id, memory):
+                    report.labelled.append(memory.memory_id)
+                else:
+                    report.labels_skipped.append(memory.memory_id)
+            report.points_written = len(report.labelled)
+            if report.labelled:
+                self._after_write(len(report.labelled))
+        return report
+
+    def _holder(self, tenant_id: str, memory_id: str) -> Found | None:
+        """The point of `tenant_id` holding `memory_id` (its own, or the memory it was merged into)."""
+        ids = [point_id(memory_id), scoped_point_id(tenant_id, memory_id)]
+        found = [f for f in self._retrieve(ids) if f.payload.get("tenant_id") == tenant_id]
+        if not found:
+            found = self._scroll([Match("tenant_id", tenant_id), Match("merged_ids", memory_id)], 1)
+        return found[0] if found else None
+
+    def _set_labels(self, tenant_id: str, memory: Memory) -> bool:
+        """Apply `memory.labels` to its stored point; False when there is nothing to do (idempotent)."""
+        holder = self._holder(tenant_id, memory.memory_id) if memory.labels else None
+        if holder is None or holder.payload.get("text") != memory.text:
+            return False  # not stored (or not this tenant's), or its text changed since it was labelled
+        fields = label_fields(memory.labels, memory.labels_model)
+        if all(holder.payload.get(key) == value for key, value in fields.items()):
+            return False  # a replay: the same labels are there already
+        self._set_tags(holder.id, fields, tag_vector(fields["tags"]))
+        return True
 
     def write_points(self, points: Sequence[PointData]) -> None:
         """Write prepared points as they are: no embedding, replay check or dedupe (bulk loads, benchmarks)."""
@@ -248,11 +297,8 @@ class MemoryStore(ABC):
 
     def get(self, tenant_id: str, memory_id: str) -> MemoryRecord | None:
         """The memory `memory_id` (or the memory it was merged into) of `tenant_id`, or None."""
-        ids = [point_id(memory_id), scoped_point_id(tenant_id, memory_id)]
-        found = [f for f in self._retrieve(ids) if f.payload.get("tenant_id") == tenant_id]
-        if not found:
-            found = self._scroll([Match("tenant_id", tenant_id), Match("merged_ids", memory_id)], 1)
-        return MemoryRecord.from_payload(found[0].id, found[0].payload) if found else None
+        found = self._holder(tenant_id, memory_id)
+        return MemoryRecord.from_payload(found.id, found.payload) if found is not None else None
 
     def records(
         self, tenant_id: str, filters: SearchFilters | None = None, *, page: int = 512

@@ -197,6 +197,16 @@ class ClientMemoryStore(MemoryStore):
         with _engine(SinkError, "set payload"):
             self._client.set_payload(self._name, payload=payload, points=[point], wait=True)
 
+    def _set_tags(self, point: str, payload: dict[str, object], tags: list[float] | None) -> None:
+        m = self._m
+        with _engine(SinkError, "set labels"):
+            self._client.set_payload(self._name, payload=payload, points=[point], wait=True)
+            if tags:
+                vectors = [m.PointVectors(id=point, vector={TAGS_VECTOR: tags})]
+                self._client.update_vectors(self._name, points=vectors, wait=True)
+            else:
+                self._client.delete_vectors(self._name, vectors=[TAGS_VECTOR], points=[point], wait=True)
+
     def _retrieve(self, ids: Sequence[str]) -> list[Found]:
         with _engine(SearchError, "retrieve"):
             records = self._client.retrieve(self._name, list(ids), with_payload=True, with_vectors=False)

@@ -27,7 +27,11 @@ class SearchRequest(BaseModel):
     agent_id: str | None = _ID
     conversation_id: str | None = _ID
     kinds: list[MemoryKind] = Field(default_factory=list, max_length=5, description="any of these kinds")
-    tags: list[str] = Field(default_factory=list, max_length=32, description="memories with any of these tags")
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=32,
+        description="memories with any of these tags (the model's labels once a memory is labelled)",
+    )
     since: datetime | None = Field(default=None, description="memories whose event time is at or after this")
     until: datetime | None = Field(default=None, description="memories whose event time is at or before this")
     limit: int = Field(default=10, ge=1, le=100)
@@ -80,7 +84,9 @@ class MemoryOut(BaseModel):
     conversation_id: str
     kind: MemoryKind
     text: str
-    tags: list[str]
+    tags: list[str] = Field(description="the model's labels once it labelled the memory, heuristic tags before")
+    labels: list[str] = Field(default_factory=list, description="the local model's labels (empty: not labelled)")
+    labels_model: str | None = Field(default=None, description="the model that gave the labels")
     priority: float
     confidence: float
     event_time: datetime
@@ -102,6 +108,8 @@ def _summary(record: MemoryRecord) -> dict[str, Any]:
         "kind": record.kind,
         "text": record.text,
         "tags": list(record.tags),
+        "labels": list(record.labels),
+        "labels_model": record.labels_model,
         "priority": record.priority,
         "confidence": record.confidence,
         "event_time": record.event_time,

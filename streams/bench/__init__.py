@@ -25,6 +25,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("search", "search", "search latency at 100k and 1M memories, upsert rates"),
         Benchmark("retrieval", "retrieval", "LoCoMo evidence recall@k of memory search over raw turns"),
         Benchmark("digest", "digest_bench", "tool-result digests: tokens before/after, facts a later turn needs kept"),
+        Benchmark(
+            "labels",
+            "labels_bench",
+            "label coverage; LoCoMo multivector recall@k with heuristic tags vs the local model's labels",
+        ),
         Benchmark("context", "context_bench", "RAG pre-ranking: LoCoMo recall@3 with/without, tokens top 3 vs 20"),
         Benchmark(
             "summaries",

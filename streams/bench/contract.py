@@ -34,6 +34,8 @@ class BenchOptions:
     """A real Ollama server named on the command line (`--ollama-url`): benchmarks that call a model use it."""
     minutes: float | None = None
     """How long a benchmark that runs for a while (`soak`) runs (`--minutes`); None: its default."""
+    limit: int | None = None
+    """At most this many items where a benchmark calls a slow model on each (`labels`: memories labelled)."""
 
     def data_path(self, relative: str) -> Path:
         """`--data` when given, else `relative` under the evaluation data directory (`MEMLANE_DATA_DIR`)."""

@@ -26,6 +26,7 @@ def bench(
     ollama_url: str = typer.Option(None, "--ollama-url", help="A real Ollama server for benchmarks that call one."),
     model: str = typer.Option(None, "--model", help="The model to use on --ollama-url (both routes)."),
     minutes: float = typer.Option(None, "--minutes", min=0.05, help="How long `soak` runs (default 2)."),
+    limit: int = typer.Option(None, "--limit", min=1, help="At most this many items a slow model sees (`labels`)."),
 ) -> None:
     """Run benchmark NAME (starts a local broker and other services if none answer, and stops them after)."""
     benchmark = BENCHMARKS.get(name)
@@ -40,7 +41,13 @@ def bench(
         settings = settings.model_copy(update={"extraction": extraction})
     with reported_errors():
         options = BenchOptions(
-            settings, data=data, results_dir=results_dir, quick=quick, ollama_url=ollama_url, minutes=minutes
+            settings,
+            data=data,
+            results_dir=results_dir,
+            quick=quick,
+            ollama_url=ollama_url,
+            minutes=minutes,
+            limit=limit,
         )
         report = benchmark.run(options)
         report.write(results_dir)

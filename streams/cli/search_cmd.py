@@ -66,7 +66,7 @@ def _remote(url: str, api_key: str | None, request: SearchRequest) -> SearchResp
 def render(response: SearchResponse, title: str) -> Table:
     """The hits as a rich table, best first."""
     table = Table(title=title, caption=f"{response.count} hit(s), {response.mode.value}, {response.took_ms:.1f} ms")
-    for column in ("#", "score", "kind", "user", "when", "memory"):
+    for column in ("#", "score", "kind", "user", "when", "memory", "tags"):
         table.add_column(column, justify="right" if column in ("#", "score") else "left")
     table.add_column("id", overflow="fold", max_width=12)
     for rank, hit in enumerate(response.hits, start=1):
@@ -78,6 +78,7 @@ def render(response: SearchResponse, title: str) -> Table:
             memory.user_id,
             memory.event_time.strftime("%Y-%m-%d %H:%M"),
             memory.text,
+            ", ".join(memory.tags) + (f" ({memory.labels_model})" if memory.labels_model else ""),
             memory.memory_id[:12],
         )
     return table

@@ -40,6 +40,7 @@ def _print(report: VerifyReport) -> None:
         ("  pending", report.requests_pending),
         ("  LOST", report.requests_lost),
         ("memory batches", report.memory_batches),
+        ("label batches (labeller)", report.label_batches),
         ("memories", report.memories),
         ("  stored", report.memories_stored),
         ("  pending", report.memories_pending),

@@ -57,3 +57,10 @@ def summarise(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--idl
 def sink_blobs(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--idle-exit", help=IDLE_HELP)) -> None:
     """Blob sink: keeps the raw extraction windows that memories point to."""
     _run(ctx, "sink-blobs", idle_exit_s)
+
+
+@app.command("label")
+def label(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--idle-exit", help=IDLE_HELP)) -> None:
+    """Label worker: memories -> the local model's labels -> label batches on the memories topic (off the write
+    path; the memory sink applies them, replacing the heuristic tags)."""
+    _run(ctx, "label", idle_exit_s)

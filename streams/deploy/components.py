@@ -11,6 +11,7 @@ Prometheus scrape job per component finds it. `memlane serve` serves `/metrics` 
     sink-qdrant   memlane worker sink-qdrant   9104           sinks.qdrant_sink_group_id
     sink-blobs    memlane worker sink-blobs    9105           sinks.blob_sink_group_id
     summarise     memlane worker summarise     9106           summary.group_id
+    label         memlane worker label         9107           labels.group_id
     serve         memlane serve                8080 (API)     -
 
 `modules` are where the component's code starts: a metric referenced by one of them, or by anything they
@@ -66,6 +67,7 @@ COMPONENTS: tuple[Component, ...] = (
     _worker(
         "summarise", 9106, "streams.workers.summarise", "hierarchical summaries over Ollama: requests -> summaries"
     ),
+    _worker("label", 9107, "streams.workers.label", "memories -> local-model labels -> label batches (memories)"),
     Component(
         "serve",
         ("memlane", "serve"),
@@ -95,6 +97,7 @@ def consumer_groups(settings: Settings) -> dict[str, str]:
         "sink-qdrant": settings.sinks.qdrant_sink_group_id,
         "sink-blobs": settings.sinks.blob_sink_group_id,
         "summarise": settings.summary.group_id,
+        "label": settings.labels.group_id,
     }
 
 
@@ -108,6 +111,7 @@ def input_topics(settings: Settings) -> dict[str, str]:
         "sink-qdrant": topics.memories,
         "sink-blobs": topics.requests,
         "summarise": topics.requests,
+        "label": topics.memories,
     }
 
 

@@ -3,7 +3,7 @@
 Rows: flow (throughput per stage, consumer lag in messages and seconds, stalled partitions, freshness from
 turn to searchable memory), cost control (skip reasons, tokens forwarded vs turn tokens, fallback rate, paid
 tokens, cost, the Claude budget), failures (DLQ by class, fallback outcomes, quarantine, batch retries, LLM
-latency) and the search API. Every expression is PromQL over metrics the components export (checked by
+latency, the labeller) and the search API. Every expression is PromQL over metrics the components export (checked by
 tests/unit/deploy); the datasource is a variable, so the file imports into any Grafana with Prometheus.
 """
 
@@ -261,6 +261,33 @@ def _failures(settings: Settings) -> Iterator[object]:
         "short",
         [('up{job=~"memlane-.*"}', "{{job}} {{instance}}")],
         description="1 while Prometheus can scrape the component.",
+    )
+    yield _series(
+        "Labeller: calls and memories",
+        "ops",
+        [
+            (
+                f"sum by (outcome, error_class) (rate(memlane_label_calls_total[{RATE}]))",
+                "calls {{outcome}} {{error_class}}",
+            ),
+            (f"sum by (result) (rate(memlane_label_memories_total[{RATE}]))", "memories {{result}}"),
+            (f"sum by (result) (rate(memlane_labels_applied_total[{RATE}]))", "applied by the sink: {{result}}"),
+        ],
+        description="Local-model labelling calls by outcome and error class, memories labelled or left with their"
+        " heuristic tags, and label batches the memory sink applied or skipped.",
+    )
+    yield _series(
+        "Labeller: call latency p95",
+        "s",
+        [
+            (
+                "histogram_quantile(0.95, sum by (le, model)"
+                f" (rate(memlane_label_call_duration_seconds_bucket[{RATE}])))",
+                "{{model}}",
+            ),
+            (f"sum by (direction) (rate(memlane_label_tokens_total[{RATE}]))", "tokens {{direction}} (/s)"),
+        ],
+        description="95th percentile of one labelling call, and the labeller's local tokens per second.",
     )
 
 

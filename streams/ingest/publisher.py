@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from schemas.errors import DeliveryError, ValidationError
-from schemas.events import ConversationTurn, utc_now
+from schemas.events import MAX_FUTURE_EVENT_S, ConversationTurn, utc_now
 from schemas.keys import conversation_key
 from streams.kafka.context import StreamContext
 from streams.kafka.producer import DeliveryCallback, DeliveryReport, ReliableProducer
@@ -82,7 +82,7 @@ class TurnPublisher:
         *,
         claim_check: ClaimCheck | None = None,
         topic: str | None = None,
-        max_future_s: float = 86_400.0,
+        max_future_s: float = MAX_FUTURE_EVENT_S,
         **producer_overrides: Any,
     ) -> None:
         self.topic = topic or ctx.topics.turns

@@ -8,6 +8,8 @@
                                                 embedded store `serve` runs the memory sink itself)
     summarise    memlane worker summarise       requests -> summary memories (levels 1-3); level-3 failures -> DLQ
                                                 (unless MEMLANE_SUMMARY__ENABLED=false)
+    label        memlane worker label           memories -> label batches on memories (the local model's
+                                                labels; off with MEMLANE_LABELS__ENABLED=false)
     serve        memlane serve                  search API, the embedded memory sink, the lag exporter
 
 Each worker gets `MEMLANE_METRICS_PORT` (from `ops.metrics_base_port` up) for `/metrics`, `/healthz` and
@@ -48,6 +50,8 @@ def components(settings: Settings) -> list[Component]:
         names.append("sink-qdrant")
     if settings.summary.enabled:
         names.append("summarise")
+    if settings.labels.enabled:
+        names.append("label")
     groups = {
         "processors": settings.processor_app.app_id,
         "extract": ex.worker_group_id,
@@ -55,6 +59,7 @@ def components(settings: Settings) -> list[Component]:
         "sink-blobs": sinks.blob_sink_group_id,
         "sink-qdrant": sinks.qdrant_sink_group_id,
         "summarise": settings.summary.group_id,
+        "label": settings.labels.group_id,
     }
     made = [
         Component(name, tuple(worker_command(name)), ops.metrics_base_port + index, groups[name])

@@ -38,6 +38,7 @@ def worker_inputs(settings: Settings) -> dict[str, tuple[str, str]]:
         "sink-qdrant": (groups.sink_qdrant, topics.memories),
         "sink-blobs": (groups.sink_blobs, topics.requests),
         "summarise": (settings.summary.group_id, topics.requests),
+        "label": (settings.labels.group_id, topics.memories),
     }
 
 

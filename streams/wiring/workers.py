@@ -16,8 +16,10 @@ import structlog
 from processors.dedupe import HashingEmbedder, MemoryLookup, TurnEmbedder
 from processors.extraction import DailyBudget, Extractor
 from processors.extraction.extractor_factory import build_fallback, choose_extractor
+from processors.offload.labels import Labeller
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
+from sinks.memory_store.tags import TAG_VOCAB
 from streams.ingest.claim_check import TextClaimCheck
 from streams.kafka.consumer import read_topic
 from streams.kafka.producer import ReliableProducer
@@ -27,7 +29,7 @@ from streams.processor_app.config import WorkerConfig
 from streams.settings import Settings
 from streams.wiring.groups import pipeline_groups, verifier_groups, worker_inputs
 from streams.wiring.stores import blob_store, embedder, memory_store
-from streams.workers import extract, fallback, sink_blobs, sink_qdrant, summarise
+from streams.workers import extract, fallback, label, sink_blobs, sink_qdrant, summarise
 from streams.workers.memory_delivery import max_poll_interval_ms
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
@@ -224,6 +226,44 @@ def run_sink_blobs(
     )
 
 
+def label_model(settings: Settings) -> str:
+    """The model that labels: `MEMLANE_LABELS__MODEL`, else the extraction's fast model."""
+    return settings.labels.model or settings.extraction.fast_model
+
+
+def labeller_for(settings: Settings, *, url: str | None = None, model: str | None = None) -> Labeller:
+    """The configured labeller on `MEMLANE_OLLAMA_URL` (or `url`), offered the heuristic tag vocabulary."""
+    task = Labeller.connect(url or settings.ollama_url, model or label_model(settings), settings.labels)
+    task.vocabulary = TAG_VOCAB
+    return task
+
+
+def run_label(
+    settings: Settings,
+    *,
+    idle_exit_s: float | None = None,
+    labeller: Labeller | None = None,
+    group_id: str | None = None,
+) -> label.LabelCounts:
+    """The label worker with `labeller`, or the configured one: memories -> label batches on the memories topic."""
+    s, ctx = settings.labels, settings.stream_context()
+    chosen = labeller or labeller_for(settings)
+    log.info("label.worker", model=chosen.model)
+    calls = -(-s.worker_batch_size * 4 // s.batch_size)  # a guess of the memories a poll brings: 4 per batch
+    poll_ms = max_poll_interval_ms(calls, 1, s.timeout_s)
+    with blob_store(settings) as overflow:
+        return serve(
+            label.SPEC,
+            settings,
+            partial(label.LabelSink, ctx, chosen, batch_size=s.batch_size),
+            group_id=group_id or s.group_id,
+            batch_size=s.worker_batch_size,
+            idle_exit_s=idle_exit_s,
+            overflow=overflow,
+            max_poll_interval_ms=poll_ms,
+        )
+
+
 def dedupe_sources(settings: Settings) -> tuple[TurnEmbedder | None, MemoryLookup | None]:
     """The dedupe stage's embedder and, with the model embedder and a Qdrant server, the memory lookup.
 
@@ -283,6 +323,7 @@ WORKERS: dict[str, Callable[..., Any]] = {
     "sink-qdrant": run_sink_qdrant,
     "sink-blobs": run_sink_blobs,
     "summarise": run_summarise,
+    "label": run_label,
 }
 """`memlane worker NAME` -> the function that runs it (`run(settings, idle_exit_s=...)`)."""
 
@@ -292,10 +333,13 @@ __all__ = [
     "dedupe_sources",
     "extractor_for",
     "fallback_extractor_for",
+    "label_model",
+    "labeller_for",
     "pipeline_groups",
     "processors_config",
     "run_extract",
     "run_fallback",
+    "run_label",
     "run_processors",
     "run_sink_blobs",
     "run_sink_qdrant",

@@ -3,8 +3,10 @@
 A `Sink` over the consumer loop: `add` upserts one `MemoryBatch` (`MemoryStore.upsert` embeds the memories
 and writes them under deterministic point ids; a replayed batch is a no-op, a near-duplicate updates the
 memory it repeats) and `flush` makes the store durable once per Kafka batch, at the loop's checkpoint,
-before the offsets are committed. The store's per-upsert flush is off (`sink_settings`). A sink killed
-between a write and the commit replays the uncommitted messages on restart, and replays change nothing.
+before the offsets are committed. A label batch (`schemas.labels`, from `memlane worker label`) is applied by
+the same `upsert` as a payload update of the memories it names: no new memory, no new version. The store's
+per-upsert flush is off (`sink_settings`). A sink killed between a write and the commit replays the uncommitted
+messages on restart, and replays change nothing.
 
 Undecodable messages and batches that can never be stored (no tenant or user) go to quarantine with
 `memlane.error.*` headers; the stream goes on. A saturated store (`SinkBackpressureError`) commits what was
@@ -24,7 +26,7 @@ from sinks.base import SinkRecord
 from sinks.memory_store import MemoryStore, UpsertReport
 from sinks.sink_settings import SinkSettings
 from streams.kafka.worker_spec import WorkerSpec
-from streams.metrics import MEMORIES_WRITTEN, TURN_TO_SEARCHABLE
+from streams.metrics import LABELS_APPLIED, MEMORIES_WRITTEN, TURN_TO_SEARCHABLE
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
@@ -41,6 +43,10 @@ class QdrantSinkCounts(WorkerCounts):
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    labelled: int = 0
+    """Memories of label batches whose labels were applied."""
+    labels_skipped: int = 0
+    """Memories of label batches skipped (a replay, a changed text, not stored)."""
 
 
 def check_batch(batch: MemoryBatch) -> None:
@@ -75,6 +81,11 @@ class QdrantSink(WorkerSink[MemoryBatch, QdrantSinkCounts]):
         self.counts.inserted += len(report.inserted)
         self.counts.updated += len(report.updated)
         self.counts.unchanged += len(report.unchanged)
+        self.counts.labelled += len(report.labelled)
+        self.counts.labels_skipped += len(report.labels_skipped)
+        for result, amount in (("applied", len(report.labelled)), ("skipped", len(report.labels_skipped))):
+            if amount:
+                LABELS_APPLIED.labels(result=result).inc(amount)
         for action, amount in (
             ("inserted", len(report.inserted)),
             ("updated", len(report.updated)),

@@ -3,7 +3,8 @@
 The top candidates of the tenant's search are re-ranked by the local model (here a scripted fake: what it
 ranks first is the test's choice, the point is the protocol and the fallbacks), the best `top_n` come back
 with their token counts against all candidates'; with the model down the search order comes back with
-`reranked: false` and the reason, and another tenant's memories never appear.
+`reranked: false` and the reason, and another tenant's memories never appear. Every call's usage record
+reaches the usage topic of the real broker (the cost report's source), from the service and from the CLI.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +21,12 @@ from typer.testing import CliRunner
 
 from processors.memory_write import plan_write
 from processors.tokens import estimate_tokens
+from schemas.events import UsageRecord
 from schemas.memory_input import MemoryInput
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import EdgeMemoryStore
 from streams.cli import app as cli
+from streams.kafka.consumer import read_topic
 from streams.metrics import CONTEXT_CALLS, LLM_CALLS
 from streams.settings import Settings
 from streams.testing.fake_ollama import FakeOllamaServer
@@ -55,8 +57,8 @@ def ollama() -> Iterator[FakeOllamaServer]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, ollama: FakeOllamaServer) -> Settings:
-    base = Settings(state_dir=tmp_path / "memlane", tenant_id="acme")
+def settings(kafka_settings: Settings, ollama: FakeOllamaServer) -> Settings:
+    base = kafka_settings.model_copy(update={"tenant_id": "acme"})
     configured = base.model_copy(
         update={
             "ollama_url": ollama.url,
@@ -115,3 +117,8 @@ def test_context_is_reranked_by_the_local_model_and_falls_back_when_it_is_down(
     assert start is not None, result.stdout
     printed = json.loads(result.stdout[start.start() :])  # after the fake server's log lines
     assert printed["reranked"] is True and printed["memories"][0]["search_rank"] == 5
+
+    codec = settings.stream_context().codec
+    usage = [codec.decode(m.value(), UsageRecord) for m in read_topic(settings.kafka, settings.topics.usage)]
+    assert [(u.outcome, u.tenant_id, u.model) for u in usage].count(("success", "acme", MODEL)) == 3
+    assert [u.error_class for u in usage if u.outcome == "failure"] == ["connection_refused"]

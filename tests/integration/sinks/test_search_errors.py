@@ -7,6 +7,7 @@ Also: health, Prometheus metrics and the OpenAPI spec.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -183,3 +184,14 @@ def test_health_metrics_and_openapi(client: tuple[TestClient, str]) -> None:
 
 def test_an_unused_uuid_id_is_not_found(client: tuple[TestClient, str]) -> None:
     assert client[0].get(f"/v1/memories/{uuid.uuid4()}", headers=KEY).status_code == 404
+
+
+def test_the_docs_page_loads_every_asset_from_the_service_itself(client: tuple[TestClient, str]) -> None:
+    """`/docs` works on a closed network: every script, style and icon it names is served by this process."""
+    page = client[0].get("/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
+    assert assets and all(url.startswith("/docs/assets/") for url in assets), assets
+    for url in assets:
+        asset = client[0].get(url)
+        assert asset.status_code == 200 and len(asset.content) > 0, url

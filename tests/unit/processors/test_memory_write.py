@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from pydantic import ValidationError as PydanticValidationError
 
 from processors.extraction.memory_ids import memory_id
 from processors.memory_write import WRITE_SOURCE, plan_write
@@ -54,3 +57,20 @@ def test_mem0_records_map_to_inputs() -> None:
     assert native.text == "Likes tea" and native.conversation_id == "direct-write"
     with pytest.raises(ValueError, match="user_id"):
         MemoryInput.from_mem0({"memory": "no owner"})
+
+
+@pytest.mark.parametrize(
+    ("event_time", "says"),
+    [
+        ("9999-12-31T23:59:00Z", "outside 1970..2199"),
+        ("2199-06-01T00:00:00Z", "ahead"),
+        (None, "ahead"),  # filled below: two days from now
+    ],
+)
+def test_a_written_memory_cannot_claim_a_far_future_time(event_time: str | None, says: str) -> None:
+    """The direct write path refuses the clocks the publisher and the processors refuse (a day ahead at most)."""
+    when = event_time or (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    with pytest.raises(PydanticValidationError, match=says):
+        MemoryInput.model_validate({"text": "Ana moved to Lisbon", "user_id": "ana", "event_time": when})
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert MemoryInput.model_validate({"text": "Ana moved to Lisbon", "user_id": "ana", "event_time": soon})
