@@ -57,6 +57,9 @@ class Sink(ABC, Generic[T]):
     def close(self) -> None:
         """Release what the sink holds."""
 
+    def on_assign(self, partitions: list[int]) -> None:
+        """The consumer was given `partitions` of its input (a sink with state restores it before the next add)."""
+
 
 class BatchingSink(Sink[T]):
     """A sink that writes at the checkpoint: `add` buffers, `flush` hands the buffer to `write`."""

@@ -113,6 +113,23 @@ MEMORIES_PUBLISHED = Counter(
 CONTEXT_CALLS = Counter(
     "memlane_context_requests_total", "RAG context requests, by whether the local model re-ranked", ["reranked"]
 )
+SUMMARIES = Counter("memlane_summaries_total", "Summaries written", ["level", "model"])
+SUMMARY_FAILURES = Counter(
+    "memlane_summary_failures_total", "Summary calls that gave no summary", ["level", "model", "error_class"]
+)
+SUMMARY_TOKENS = Counter("memlane_summary_tokens_total", "Tokens of summary calls", ["level", "direction"])
+SUMMARY_LATENCY = Histogram(
+    "memlane_summary_latency_seconds",
+    "Latency of one summary call",
+    ["level"],
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120),
+)
+SUMMARY_BLOCKS_LATE = Counter(
+    "memlane_summary_windows_late_total", "Windows that arrived after their level-2 block had closed"
+)
+REQUESTS_LEFT = Counter(
+    "memlane_requests_left_total", "Requests a worker leaves to another worker (not its task)", ["component", "task"]
+)
 USAGE_RECORDS_LOST = Counter(
     "memlane_usage_records_lost_total", "Usage records of calls outside a worker the broker did not acknowledge"
 )
@@ -229,7 +246,13 @@ __all__ = [
     "PARTITION_STALLED",
     "PROCESSOR_ISOLATED",
     "QUARANTINED",
+    "REQUESTS_LEFT",
     "REQUESTS_OUT",
+    "SUMMARIES",
+    "SUMMARY_BLOCKS_LATE",
+    "SUMMARY_FAILURES",
+    "SUMMARY_LATENCY",
+    "SUMMARY_TOKENS",
     "TOKENS_FORWARDED",
     "TOKENS_SAVED",
     "TOKENS_SEEN",

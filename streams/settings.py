@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from processors.extraction.extraction_settings import ExtractionSettings
 from processors.offload.label_settings import LabelSettings
 from processors.offload.offload_settings import OffloadSettings
+from processors.offload.summary_settings import SummarySettings
 from processors.stage_settings import ProcessorSettings
 from schemas.codec import EventCodec, codec_for
 from sinks.memory_store.open_store import edge_url
@@ -42,6 +43,7 @@ _SECTIONS = (
     "extraction",
     "sinks",
     "offload",
+    "summary",
     "labels",
     "ops",
 )
@@ -189,6 +191,8 @@ class Settings(BaseSettings):
     """Memory store, embeddings, blob store and search."""
     offload: OffloadSettings = OffloadSettings()
     """Local offload: digests of tool results, RAG pre-ranking, the memory write API."""
+    summary: SummarySettings = SummarySettings()
+    """Hierarchical summaries: the summarise worker, its local model and budgets per level."""
     labels: LabelSettings = LabelSettings()
     """The labeller: short semantic labels for memories from the local model (`MEMLANE_LABELS__*`)."""
     ops: OpsSettings = OpsSettings()

@@ -5,6 +5,7 @@ It reads the topics (turns, skip records, requests, quarantine, DLQ, memories, u
     turns      each turn offset is skipped (a skip record naming it), inside exactly one extraction request,
                or quarantined: none is `lost`, none `duplicated` (two different verdicts)
     requests   each request id ended as a memory batch, is parked in the DLQ, or was quarantined by the fallback
+               (a `task=summary` request: as a summary batch, pending until the summarise group passes it)
     memories   each memory of a batch is in the memory store under its deterministic id (or merged into
                another memory of the same user), and no memory id is stored twice
     windows    each window blob a batch's lineage names exists in the blob store
@@ -39,7 +40,9 @@ from streams.kafka.context import StreamContext
 from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import message_headers
 
-LLM_EXTRACTORS = frozenset({"ollama", "claude"})
+LLM_EXTRACTORS = frozenset({"ollama", "claude", "summariser", "summariser-claude"})
+SUMMARY_EXTRACTORS = frozenset({"summariser", "summariser-claude"})
+"""Batches of summaries: they account for `task=summary` requests only, never for an extract request."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class Groups:
     fallback: str
     sink_qdrant: str
     sink_blobs: str
+    summarise: str | None = None
+    """The summarise worker's group: `task=summary` requests are pending until it passes them."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +263,8 @@ class Verifier:
                 positions.setdefault(batch.batch_id, (message, batch))
         self._batch_positions = positions
         report.label_batches = len(label_batches)
-        extracted = {batch.request_id for batch in batches.values()}
+        extracted = {batch.request_id for batch in batches.values() if batch.extractor not in SUMMARY_EXTRACTORS}
+        summarised = {batch.request_id for batch in batches.values() if batch.extractor in SUMMARY_EXTRACTORS}
         parked = {
             request.request_id
             for _message, request in self._decoded(topics.dlq, ExtractionRequest)
@@ -270,11 +276,22 @@ class Verifier:
             if info.stage.startswith("fallback")
         }
         committed = self._committed(self.groups.extract, topics.requests)
-        for request_id, (message, _request) in requests.items():
+        summarise_group = self.groups.summarise or self.groups.extract
+        summary_committed = self._committed(summarise_group, topics.requests)
+        for request_id, (message, request) in requests.items():
             report.requests += 1
             partition, offset = message.partition() or 0, message.offset() or 0
             where = (topics.requests, partition, offset)
-            if request_id in extracted:
+            summary = request.task == "summary"
+            if summary and request_id in summarised:
+                report.requests_extracted += 1
+            elif summary and request_id not in parked and where not in self._quarantine_index:
+                if self._pending(summary_committed, partition, offset):
+                    report.requests_pending += 1
+                else:
+                    report.requests_lost += 1
+                    report.note("request_lost", where, f"summary request {request_id}: no summary, not in the DLQ")
+            elif request_id in extracted:
                 report.requests_extracted += 1
             elif request_id in parked:
                 report.requests_parked += 1

@@ -228,21 +228,63 @@ class ClaudeExtractor:
             repairs=tuple(map(str, repairs)),
         )
 
-    def _call_with_backoff(self, request: ExtractionRequest, window: str, usage: list[UsageRecord]) -> Message:
+    def call_tool(
+        self, request: ExtractionRequest, *, system: str, content: str, tool: ToolParam, max_tokens: int
+    ) -> tuple[dict[str, object], tuple[UsageRecord, ...]]:
+        """One forced call of `tool` for `request` under the daily budget (with backoff): the tool's input and
+        the usage records; `ExtractionError` (usage attached) when there is none. What other tasks than
+        extraction (the level-3 summary fallback) ask Claude through."""
+        if self._client is None:
+            raise extraction_failure(
+                "no Anthropic API key (MEMLANE_ANTHROPIC_API_KEY)", error_class=ErrorClass.NO_API_KEY
+            )
+        estimate = chars_to_tokens(system + content + json.dumps(tool), self.settings.chars_per_token) + max_tokens
+        reservation = self.budget.reserve(estimate)
+        usage: list[UsageRecord] = []
+        billed = 0
+        try:
+            message = self._call_with_backoff(request, content, usage, system=system, tool=tool, max_tokens=max_tokens)
+            billed = sum(record.tokens_in + record.tokens_out for record in usage)
+            for block in message.content:
+                if block.type == "tool_use" and block.name == tool["name"]:
+                    return dict(block.input), tuple(usage)
+            raise extraction_failure(
+                f"Claude did not call {tool['name']} (stop_reason={message.stop_reason})",
+                error_class=ErrorClass.SCHEMA_VIOLATION,
+            )
+        except ExtractionError as failure:
+            if usage and usage[-1].error_class is None:
+                usage[-1] = usage[-1].model_copy(update={"outcome": FAILURE, "error_class": failure.error_class})
+            failure.usage = tuple(usage)
+            raise
+        finally:
+            self.budget.settle(reservation, billed)
+
+    def _call_with_backoff(
+        self,
+        request: ExtractionRequest,
+        window: str,
+        usage: list[UsageRecord],
+        *,
+        system: str = SYSTEM_PROMPT,
+        tool: ToolParam | None = None,
+        max_tokens: int | None = None,
+    ) -> Message:
         assert self._client is not None
         model = self.settings.claude_model
+        forced = tool or memory_tool()
         messages: list[MessageParam] = [{"role": "user", "content": window}]
-        choice: ToolChoiceToolParam = {"type": "tool", "name": TOOL_NAME, "disable_parallel_tool_use": True}
+        choice: ToolChoiceToolParam = {"type": "tool", "name": forced["name"], "disable_parallel_tool_use": True}
         attempts = self.settings.backoff_attempts
         for attempt in range(1, attempts + 1):
             started = self._clock()
             try:
                 message = self._client.messages.create(
                     model=model,
-                    max_tokens=self.settings.claude_max_tokens,
-                    system=SYSTEM_PROMPT,
+                    max_tokens=max_tokens or self.settings.claude_max_tokens,
+                    system=system,
                     messages=messages,
-                    tools=[memory_tool()],
+                    tools=[forced],
                     tool_choice=choice,
                 )
             except anthropic.APIError as exc:

@@ -90,6 +90,10 @@ class MemoryRecord:
     source_turn_indexes: tuple[int, ...]
     """The turns (indexes in their conversation) this memory and every version merged into it came from."""
     history: tuple[MemoryVersion, ...]
+    summary_level: int | None = None
+    """For a `summary` memory: 1 a window, 2 a block of turns, 3 a conversation's compaction."""
+    model: str | None = None
+    """The model that wrote the latest version, when known."""
     labels: tuple[str, ...] = ()
     """The local model's labels (they replaced the heuristic `tags`); empty until the labeller got to it."""
     labels_model: str | None = None
@@ -124,6 +128,8 @@ class MemoryRecord:
             merged_ids=tuple(payload.get("merged_ids", ())),
             source_turn_indexes=tuple(int(index) for index in payload.get("source_turn_indexes", ())),
             history=history,
+            summary_level=int(payload["summary_level"]) if payload.get("summary_level") is not None else None,
+            model=payload.get("model"),
             labels=tuple(payload.get("labels", ())),
             labels_model=payload.get("labels_model"),
         )

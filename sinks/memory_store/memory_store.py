@@ -29,18 +29,30 @@ from typing import Any, Self
 import numpy as np
 
 from schemas.errors import SearchError, SinkError
-from schemas.events import Memory, MemoryBatch, utc_now
+from schemas.events import Memory, MemoryBatch, MemoryKind, utc_now
 from schemas.labels import is_label_batch
 from sinks.embeddings import Embedder, FloatMatrix
 from sinks.sink_settings import SinkSettings
 
 from .memory_records import DEFAULT_MODE, MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
-from .payload import label_fields, memory_id_of, merged_payload, new_payload, owner, point_id, scoped_point_id
+from .payload import (
+    label_fields,
+    memory_id_of,
+    merged_payload,
+    new_payload,
+    owner,
+    point_id,
+    scoped_point_id,
+    superseding_payload,
+)
 from .query import TAGS_VECTOR, TEXT_FIELD, TEXT_VECTOR, Condition, Found, Match, PointData, Source
 from .query import tenant_conditions as _conditions
 from .ranking import fused_top, query_span
 from .replays import skip_replays
 from .tags import TagProfiler, tag_text, tag_vector
+
+MERGEABLE_KINDS = tuple(kind for kind in MemoryKind if kind is not MemoryKind.SUMMARY)
+"""Near-duplicate merges happen among these kinds: a summary is never merged into, nor merged."""
 
 
 class MemoryStore(ABC):
@@ -107,7 +119,7 @@ class MemoryStore(ABC):
     def _upsert(self, batch: MemoryBatch) -> UpsertReport:
         report = UpsertReport(batch.batch_id)
         with self._write_lock:
-            fresh, point_ids = skip_replays(self, batch, report)
+            fresh, point_ids, superseded = skip_replays(self, batch, report)
             if not fresh:
                 return report
             started = time.perf_counter()
@@ -116,7 +128,23 @@ class MemoryStore(ABC):
             pending: dict[str, PointData] = {}
             for memory, vector in zip(fresh, vectors, strict=True):
                 tags = tag_text(memory.text, memory.kind, memory.tags)
-                target = self._duplicate_of(batch.tenant_id, owner(batch, memory), vector, pending)
+                if memory.memory_id in superseded:  # a newer summary of the same range: a new version, same id
+                    pid = point_ids[memory.memory_id]
+                    payload = superseding_payload(
+                        pid,
+                        superseded[memory.memory_id],
+                        batch,
+                        memory,
+                        tags=tags,
+                        now=utc_now(),
+                        max_history=self.settings.max_history,
+                        context_chars=self.settings.lexical_context_chars,
+                    )
+                    report.updated[memory.memory_id] = memory.memory_id
+                    pending[pid] = PointData(pid, vector.tolist(), tag_vector(payload["tags"]), payload)
+                    continue
+                summary = memory.kind is MemoryKind.SUMMARY  # summaries are never merged, nor merged into
+                target = None if summary else self._duplicate_of(batch.tenant_id, owner(batch, memory), vector, pending)
                 if target is None:
                     pid = point_ids[memory.memory_id]
                     payload = new_payload(batch, memory, tags, pid, context_chars=self.settings.lexical_context_chars)
@@ -190,13 +218,15 @@ class MemoryStore(ABC):
         threshold = self.settings.dedupe_update_threshold
         best: tuple[float, str] | None = None
         for pid, point in pending.items():
+            if point.payload.get("kind") == MemoryKind.SUMMARY.value:
+                continue
             owners = point.payload.get("user_id")
             if owners != user_id and not (isinstance(owners, list) and user_id in owners):
                 continue  # another person's memory: never merged into
             score = float(np.dot(np.asarray(point.text, dtype=np.float32), vector))
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, pid)
-        conditions = _conditions(tenant_id, SearchFilters(user_id=user_id))
+        conditions = _conditions(tenant_id, SearchFilters(user_id=user_id, kinds=MERGEABLE_KINDS))
         source = Source(TEXT_VECTOR, dense=vector.tolist(), score_threshold=threshold)
         for found in self._query(conditions, source, 1):
             if best is None or found.score > best[0]:

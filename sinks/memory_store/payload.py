@@ -136,6 +136,8 @@ def _version_fields(
         fields["source_turn_ids"] = list(memory.source_turn_ids)
     if memory.source_turn_indexes:
         fields["source_turn_indexes"] = list(memory.source_turn_indexes)
+    if memory.summary_level is not None:
+        fields["summary_level"] = memory.summary_level
     return fields
 
 
@@ -188,6 +190,41 @@ def merged_payload(
     return payload
 
 
+def superseding_payload(
+    point: str,
+    existing: dict[str, Any],
+    batch: MemoryBatch,
+    memory: Memory,
+    *,
+    tags: tuple[str, ...],
+    now: datetime,
+    max_history: int,
+    context_chars: int = DEFAULT_CONTEXT_CHARS,
+) -> dict[str, Any]:
+    """A newer summary of the same range over `existing` (same id): the old text goes to `history`, the range
+    and source turns are the new summary's, no merged id is added (the next version is recognised by id)."""
+    payload = merged_payload(
+        point,
+        existing,
+        batch,
+        memory,
+        tags=tags,
+        now=now,
+        max_history=max_history,
+        context_chars=context_chars,
+    )
+    payload["tags"] = list(tags)
+    merged = list(existing.get("merged_ids", ()))
+    if merged:
+        payload["merged_ids"] = merged
+    else:
+        payload.pop("merged_ids", None)
+    payload.pop("source_turn_indexes", None)
+    if memory.source_turn_indexes:
+        payload["source_turn_indexes"] = list(memory.source_turn_indexes)
+    return payload
+
+
 __all__ = [
     "DEFAULT_CONTEXT_CHARS",
     "FILTER_FIELDS",
@@ -201,4 +238,5 @@ __all__ = [
     "owner",
     "point_id",
     "scoped_point_id",
+    "superseding_payload",
 ]

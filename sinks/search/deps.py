@@ -19,6 +19,7 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from schemas.errors import ConfigError
+from schemas.events import ExtractionRequest
 from schemas.memory_input import MemoryInput
 from schemas.ranking import Ranking
 from sinks.blobstore import BlobStore
@@ -43,6 +44,14 @@ class ContextRanker(Protocol):
     def close(self) -> None: ...
 
 
+class CompactionPublisher(Protocol):
+    """Publishes level-3 summary requests (`sinks.search.summaries_api`) to the requests topic."""
+
+    def publish(self, request: ExtractionRequest) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class SearchServiceConfig:
     """The search service's own configuration: API keys -> tenants, and how to open the stores it serves."""
@@ -60,6 +69,8 @@ class SearchServiceConfig:
     """The local model that re-ranks `POST /v1/context` candidates; without it that route answers 503."""
     context_candidates: int = 20
     context_top_n: int = 3
+    open_compactor: Callable[[], CompactionPublisher] | None = field(default=None, repr=False)
+    """How `POST /v1/summaries/{id}:compact` publishes its request; without it that route answers 503."""
 
 
 class Resources:
@@ -73,7 +84,8 @@ class Resources:
         self._blobs = blobs
         self._writer: MemoryPublisher | None = None
         self._ranker: ContextRanker | None = None
-        self._owned: list[MemoryStore | BlobStore | MemoryPublisher | ContextRanker] = []
+        self._compactor: CompactionPublisher | None = None
+        self._owned: list[MemoryStore | BlobStore | MemoryPublisher | ContextRanker | CompactionPublisher] = []
         self._lock = threading.Lock()
 
     def store(self) -> MemoryStore:
@@ -112,6 +124,15 @@ class Resources:
                 self._owned.append(self._ranker)
             return self._ranker
 
+    def compactor(self) -> CompactionPublisher:
+        with self._lock:
+            if self._compactor is None:
+                if self.config.open_compactor is None:
+                    raise ConfigError("the search service was given no way to publish summary requests")
+                self._compactor = self.config.open_compactor()
+                self._owned.append(self._compactor)
+            return self._compactor
+
     def close(self) -> None:
         """Close the stores this object opened (never the ones it was given)."""
         with self._lock:
@@ -126,6 +147,8 @@ class Resources:
                     self._writer = None
                 if resource is self._ranker:
                     self._ranker = None
+                if resource is self._compactor:
+                    self._compactor = None
 
 
 def get_resources(request: Request) -> Resources:

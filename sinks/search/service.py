@@ -34,7 +34,7 @@ from schemas.errors import MemlaneError, SearchError
 from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
 
-from . import blobs_api, context_api, write_api
+from . import blobs_api, context_api, summaries_api, write_api
 from .api_models import ErrorOut, MemoryDetail, SearchRequest, SearchResponse
 from .body_limit import BodyLimitMiddleware
 from .deps import Resources, SearchServiceConfig, Stores, Tenant
@@ -181,6 +181,7 @@ def create_app(
     app.include_router(blobs_api.router)
     app.include_router(write_api.router)
     app.include_router(context_api.router)
+    app.include_router(summaries_api.router)
     return app
 
 

@@ -31,6 +31,11 @@ BENCHMARKS: dict[str, Benchmark] = {
             "label coverage; LoCoMo multivector recall@k with heuristic tags vs the local model's labels",
         ),
         Benchmark("context", "context_bench", "RAG pre-ranking: LoCoMo recall@3 with/without, tokens top 3 vs 20"),
+        Benchmark(
+            "summaries",
+            "summaries_bench",
+            "hierarchical summaries of one LoCoMo conversation: summaries and tokens per level, Claude for level 3",
+        ),
         Benchmark("offload", "offload_bench", "blob store: compression, offload and slice latency on real logs"),
         Benchmark("memory-qa", "memory_qa", "LoCoMo questions answered by the pipeline's memories vs raw turns"),
         Benchmark("cost", "cost_bench", "paid-LLM tokens and dollars per 100 turns vs Claude extracting every 3 turns"),

@@ -19,6 +19,7 @@ from streams.cli import (
     search_cmd,
     serve_cmd,
     settings_cmd,
+    summary_cmd,
     topics_cmd,
     up_cmd,
     verify_cmd,
@@ -45,6 +46,7 @@ app.command("bench")(bench_cmd.bench)
 app.command("run")(run_cmd.run)
 app.command("search")(search_cmd.search)
 app.command("context")(context_cmd.context)
+app.command("summary")(summary_cmd.summary)
 app.command("serve")(serve_cmd.serve)
 app.command("verify")(verify_cmd.verify_cmd)
 app.command("lag")(lag_cmd.lag)

@@ -47,6 +47,12 @@ def sink_qdrant(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--i
     _run(ctx, "sink-qdrant", idle_exit_s)
 
 
+@app.command("summarise")
+def summarise(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--idle-exit", help=IDLE_HELP)) -> None:
+    """Summarise worker: requests -> summaries at levels 1-3 (local model); level-3 failures -> DLQ -> Claude."""
+    _run(ctx, "summarise", idle_exit_s)
+
+
 @app.command("sink-blobs")
 def sink_blobs(ctx: typer.Context, idle_exit_s: float = typer.Option(None, "--idle-exit", help=IDLE_HELP)) -> None:
     """Blob sink: keeps the raw extraction windows that memories point to."""

@@ -10,6 +10,7 @@ Prometheus scrape job per component finds it. `memlane serve` serves `/metrics` 
     fallback      memlane worker fallback      9103           extraction.fallback_group_id
     sink-qdrant   memlane worker sink-qdrant   9104           sinks.qdrant_sink_group_id
     sink-blobs    memlane worker sink-blobs    9105           sinks.blob_sink_group_id
+    summarise     memlane worker summarise     9106           summary.group_id
     label         memlane worker label         9107           labels.group_id
     serve         memlane serve                8080 (API)     -
 
@@ -63,6 +64,9 @@ COMPONENTS: tuple[Component, ...] = (
     _worker("fallback", 9103, "streams.workers.fallback", "the DLQ drained to Claude"),
     _worker("sink-qdrant", 9104, "streams.workers.sink_qdrant", "memories -> embeddings -> Qdrant"),
     _worker("sink-blobs", 9105, "streams.workers.sink_blobs", "request windows -> the blob store"),
+    _worker(
+        "summarise", 9106, "streams.workers.summarise", "hierarchical summaries over Ollama: requests -> summaries"
+    ),
     _worker("label", 9107, "streams.workers.label", "memories -> local-model labels -> label batches (memories)"),
     Component(
         "serve",
@@ -92,6 +96,7 @@ def consumer_groups(settings: Settings) -> dict[str, str]:
         "fallback": settings.extraction.fallback_group_id,
         "sink-qdrant": settings.sinks.qdrant_sink_group_id,
         "sink-blobs": settings.sinks.blob_sink_group_id,
+        "summarise": settings.summary.group_id,
         "label": settings.labels.group_id,
     }
 
@@ -105,6 +110,7 @@ def input_topics(settings: Settings) -> dict[str, str]:
         "fallback": topics.dlq,
         "sink-qdrant": topics.memories,
         "sink-blobs": topics.requests,
+        "summarise": topics.requests,
         "label": topics.memories,
     }
 

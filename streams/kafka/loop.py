@@ -95,6 +95,9 @@ class ConsumerLoop(Generic[E]):
     # --- lifecycle ------------------------------------------------------------------------------
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned.set()
+        hook = getattr(self.sink, "on_assign", None)  # `Sink.on_assign`; duck-typed sinks may lack it
+        if hook is not None:
+            hook([p.partition for p in partitions])
         HEALTH.ready(self.component)
         log.info("partitions.assigned", component=self.component, partitions=[p.partition for p in partitions])
 

@@ -6,6 +6,7 @@ is for and how it is configured. Provisioning (creating, comparing) lives in `st
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +33,8 @@ class TopicNames(BaseModel):
     """Undecodable or invalid records, with their raw bytes and `memlane.error.*` headers."""
     usage: str = "memlane.usage.v1"
     """One usage record per LLM call (tokens, latency, model, cost)."""
+    summary_blocks: str = "memlane.summary.blocks.v1"
+    """The summarise worker's open level-2 blocks, one JSON record per conversation (compacted)."""
 
     def prefixed(self, prefix: str) -> TopicNames:
         """The same topics under `prefix` (a run's or a replay's own namespace)."""
@@ -97,6 +100,13 @@ def topic_catalogue(
         spec(names.dlq, "raw ExtractionRequest bytes that failed extraction, with memlane.error.* headers", 0),
         spec(names.quarantine, "undecodable input, raw bytes with memlane.error.* headers", 0),
         spec(names.usage, "UsageRecord per LLM call: tokens, latency, cost", 90),
+        # state, not history: compaction keeps each conversation's latest open block
+        dataclasses.replace(
+            spec(
+                names.summary_blocks, "open level-2 summary blocks per conversation (JSON, key tenant+conversation)", 0
+            ),
+            cleanup_policy="compact",
+        ),
     ]
 
 

@@ -6,6 +6,8 @@
     sink-blobs   memlane worker sink-blobs      requests -> windows in the blob store
     sink-qdrant  memlane worker sink-qdrant     memories -> Qdrant (only with MEMLANE_QDRANT_URL: on the
                                                 embedded store `serve` runs the memory sink itself)
+    summarise    memlane worker summarise       requests -> summary memories (levels 1-3); level-3 failures -> DLQ
+                                                (unless MEMLANE_SUMMARY__ENABLED=false)
     label        memlane worker label           memories -> label batches on memories (the local model's
                                                 labels; off with MEMLANE_LABELS__ENABLED=false)
     serve        memlane serve                  search API, the embedded memory sink, the lag exporter
@@ -46,6 +48,8 @@ def components(settings: Settings) -> list[Component]:
     names.append("sink-blobs")
     if settings.qdrant_url is not None:
         names.append("sink-qdrant")
+    if settings.summary.enabled:
+        names.append("summarise")
     if settings.labels.enabled:
         names.append("label")
     groups = {
@@ -54,6 +58,7 @@ def components(settings: Settings) -> list[Component]:
         "fallback": ex.fallback_group_id,
         "sink-blobs": sinks.blob_sink_group_id,
         "sink-qdrant": sinks.qdrant_sink_group_id,
+        "summarise": settings.summary.group_id,
         "label": settings.labels.group_id,
     }
     made = [

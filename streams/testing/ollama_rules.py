@@ -8,6 +8,8 @@ them, so the fast tests stay faithful:
     500  invalid JSON schema in format                          (a `format` object that is not a JSON schema)
     500  invalid format: "\"yaml\""; expected "json" or a valid JSON Schema object
     500  option "num_ctx" must be of type integer               (an option of the wrong type; unknown ones: 200)
+    500  model runner has unexpectedly stopped, ...            (a string bound over llama.cpp's grammar limit:
+                                                               the grammar fails to parse and the runner dies)
     503  server busy, please try again.  maximum pending requests exceeded   (OLLAMA_MAX_QUEUE reached)
 
 A prompt longer than `num_ctx` is not refused: it is cut (the system prompt first) and `prompt_eval_count`
@@ -22,6 +24,12 @@ from typing import Any
 
 SERVER_BUSY = "server busy, please try again.  maximum pending requests exceeded"
 INVALID_SCHEMA = "invalid JSON schema in format"
+RUNNER_STOPPED = (
+    "model runner has unexpectedly stopped, this may be due to resource limitations or an internal error, "
+    "check ollama server logs for details"
+)
+GRAMMAR_REPETITION_LIMIT = 2000
+"""The most repetitions llama.cpp's grammar parser accepts (`maxLength` 4000 crashed the 0.17.4 runner)."""
 DEFAULT_NUM_CTX = 4096
 DEFAULT_NUM_PARALLEL = 1
 DEFAULT_MAX_QUEUE = 512
@@ -64,12 +72,27 @@ def _schema_ok(node: Any, depth: int = 0) -> bool:
     return all(_schema_ok(value, depth + 1) for key, value in node.items() if key != "enum")
 
 
+def _repetitions_ok(node: Any, depth: int = 0) -> bool:
+    """No string bound over the grammar's repetition limit (what the real runner dies on)."""
+    if depth > 64 or isinstance(node, list):
+        return depth <= 64 and all(_repetitions_ok(item, depth + 1) for item in node)
+    if not isinstance(node, dict):
+        return True
+    for key in ("maxLength", "minLength"):
+        bound = node.get(key)
+        if isinstance(bound, int) and not isinstance(bound, bool) and bound > GRAMMAR_REPETITION_LIMIT:
+            return False
+    return all(_repetitions_ok(value, depth + 1) for key, value in node.items() if key != "enum")
+
+
 def format_error(value: Any) -> str | None:
     """Why the server refuses a `format` (None when it accepts it)."""
     if value is None or (isinstance(value, str) and value in {"", "json"}):
         return None
     if isinstance(value, dict):
-        return None if _schema_ok(value) else INVALID_SCHEMA
+        if not _schema_ok(value):
+            return INVALID_SCHEMA
+        return None if _repetitions_ok(value) else RUNNER_STOPPED
     return invalid_format(value)
 
 
@@ -87,7 +110,9 @@ __all__ = [
     "DEFAULT_MAX_QUEUE",
     "DEFAULT_NUM_CTX",
     "DEFAULT_NUM_PARALLEL",
+    "GRAMMAR_REPETITION_LIMIT",
     "INVALID_SCHEMA",
+    "RUNNER_STOPPED",
     "SERVER_BUSY",
     "format_error",
     "invalid_format",

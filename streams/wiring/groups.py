@@ -16,6 +16,7 @@ def verifier_groups(settings: Settings) -> Groups:
         fallback=ex.fallback_group_id,
         sink_qdrant=sinks.qdrant_sink_group_id,
         sink_blobs=sinks.blob_sink_group_id,
+        summarise=settings.summary.group_id,
     )
 
 
@@ -36,6 +37,7 @@ def worker_inputs(settings: Settings) -> dict[str, tuple[str, str]]:
         "fallback": (groups.fallback, topics.dlq),
         "sink-qdrant": (groups.sink_qdrant, topics.memories),
         "sink-blobs": (groups.sink_blobs, topics.requests),
+        "summarise": (settings.summary.group_id, topics.requests),
         "label": (settings.labels.group_id, topics.memories),
     }
 

@@ -19,6 +19,7 @@ from sinks.sink_settings import SinkSettings
 from streams.ingest.claim_check import BlobClaimCheck
 from streams.ingest.memory_writer import MemoryWriter
 from streams.ingest.publisher import TurnPublisher
+from streams.ingest.request_publisher import RequestPublisher
 from streams.settings import Settings
 from streams.wiring import shard_owner
 from streams.wiring.guarded_store import GuardedStore
@@ -127,6 +128,11 @@ def memory_writer(settings: Settings, *, extractor: str = "api") -> MemoryWriter
     return MemoryWriter(settings.stream_context(), extractor=extractor)
 
 
+def request_publisher(settings: Settings) -> RequestPublisher:
+    """Summary requests (level-3 compactions) to the configured requests topic."""
+    return RequestPublisher(settings.stream_context())
+
+
 def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: BlobStore | None = None) -> FastAPI:
     """The search service over `store` and `blobs`, or over the configured stores opened on first use."""
     from sinks.search import SearchServiceConfig, create_app
@@ -142,6 +148,7 @@ def search_app(settings: Settings, *, store: MemoryStore | None = None, blobs: B
         open_ranker=lambda: context_ranker(settings),
         context_candidates=settings.offload.context_candidates,
         context_top_n=settings.offload.context_top_n,
+        open_compactor=lambda: request_publisher(settings),
     )
     return create_app(config, store=store, blobs=blobs)
 
@@ -155,5 +162,6 @@ __all__ = [
     "memory_writer",
     "publisher",
     "reading_store",
+    "request_publisher",
     "search_app",
 ]

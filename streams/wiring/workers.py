@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
@@ -21,6 +21,7 @@ from sinks.blobstore import BlobStore
 from sinks.memory_store import MemoryStore
 from sinks.memory_store.tags import TAG_VOCAB
 from streams.ingest.claim_check import TextClaimCheck
+from streams.kafka.consumer import read_topic
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec, build_worker
 from streams.processor_app.app_settings import ProcessorAppSettings
@@ -28,9 +29,12 @@ from streams.processor_app.config import WorkerConfig
 from streams.settings import Settings
 from streams.wiring.groups import pipeline_groups, verifier_groups, worker_inputs
 from streams.wiring.stores import blob_store, embedder, memory_store
-from streams.workers import extract, fallback, label, sink_blobs, sink_qdrant
+from streams.workers import extract, fallback, label, sink_blobs, sink_qdrant, summarise
 from streams.workers.memory_delivery import max_poll_interval_ms
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
+
+if TYPE_CHECKING:
+    from processors.offload.summaries import Summariser
 
 log = structlog.get_logger(__name__)
 
@@ -106,13 +110,25 @@ def run_extract(
 def run_fallback(
     settings: Settings, *, idle_exit_s: float | None = None, extractor: Extractor | None = None
 ) -> fallback.FallbackCounts:
-    """The DLQ consumer with `extractor`, or Claude with this state directory's daily budget."""
+    """The DLQ consumer with `extractor`, or Claude with this state directory's daily budget; with Claude it also
+    writes the level-3 summaries the local model could not."""
     ex, ctx = settings.extraction, settings.stream_context()
     with blob_store(settings) as blobs:
         chosen = extractor or fallback_extractor_for(settings, blobs)
+        from processors.extraction.claude_extractor import ClaudeExtractor
+        from processors.offload.claude_summary import ClaudeSummariser
+
         poll_ms = max_poll_interval_ms(ex.fallback_batch_size, 1, ex.request_timeout_s, attempts=ex.backoff_attempts)
+        summaries = (
+            ClaudeSummariser(chosen, settings.summary).summarise if isinstance(chosen, ClaudeExtractor) else None
+        )
         sink_for = partial(
-            fallback.FallbackSink, ctx, chosen, park_cooldown_s=ex.fallback_park_cooldown_s, overflow=blobs
+            fallback.FallbackSink,
+            ctx,
+            chosen,
+            park_cooldown_s=ex.fallback_park_cooldown_s,
+            overflow=blobs,
+            summarise=summaries,
         )
         return serve(
             fallback.SPEC,
@@ -120,6 +136,47 @@ def run_fallback(
             sink_for,
             group_id=ex.fallback_group_id,
             batch_size=ex.fallback_batch_size,
+            idle_exit_s=idle_exit_s,
+            overflow=blobs,
+            max_poll_interval_ms=poll_ms,
+        )
+
+
+def summariser_for(settings: Settings) -> Summariser:
+    """The local summariser: `MEMLANE_SUMMARY__MODEL`, else the extraction's fast model (level 1) and complex
+    model (levels 2 and 3) on `MEMLANE_OLLAMA_URL`."""
+    from processors.offload.summaries import Summariser
+
+    chosen = settings.summary.model
+    task = Summariser.connect(settings.ollama_url, chosen or settings.extraction.fast_model, settings.summary)
+    task.complex_model = None if chosen else settings.extraction.complex_model
+    return task
+
+
+def run_summarise(
+    settings: Settings, *, idle_exit_s: float | None = None, summariser: Summariser | None = None
+) -> summarise.SummariseCounts:
+    """The summarise worker with `summariser`, or the local one of `summariser_for`."""
+    ctx, summary = settings.stream_context(), settings.summary
+    task = summariser or summariser_for(settings)
+    with blob_store(settings) as blobs:
+        poll_ms = max_poll_interval_ms(summary.batch_size, 1, summary.timeout_s, attempts=2)
+        sink_for = partial(
+            summarise.SummariseSink,
+            ctx,
+            task.summarise,
+            settings=summary,
+            read_states=partial(read_topic, ctx.kafka, ctx.topics.summary_blocks),
+            model=task.model,
+            overflow=blobs,
+            close=task.close if summariser is None else None,
+        )
+        return serve(
+            summarise.SPEC,
+            settings,
+            sink_for,
+            group_id=summary.group_id,
+            batch_size=summary.batch_size,
             idle_exit_s=idle_exit_s,
             overflow=blobs,
             max_poll_interval_ms=poll_ms,
@@ -265,6 +322,7 @@ WORKERS: dict[str, Callable[..., Any]] = {
     "fallback": run_fallback,
     "sink-qdrant": run_sink_qdrant,
     "sink-blobs": run_sink_blobs,
+    "summarise": run_summarise,
     "label": run_label,
 }
 """`memlane worker NAME` -> the function that runs it (`run(settings, idle_exit_s=...)`)."""
@@ -285,7 +343,9 @@ __all__ = [
     "run_processors",
     "run_sink_blobs",
     "run_sink_qdrant",
+    "run_summarise",
     "serve",
+    "summariser_for",
     "verifier_groups",
     "worker_inputs",
 ]

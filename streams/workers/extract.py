@@ -5,7 +5,9 @@ ones go to quarantine) and adds it; at the checkpoint, `write` extracts the whol
 `ollama_parallelism` calls in flight (match the server's OLLAMA_NUM_PARALLEL) and queues, for every
 request, exactly one of: its MemoryBatch (`memory_delivery`), or its original bytes in the DLQ with
 `memlane.error.*` headers. The loop commits the batch's offsets only after all of it is acknowledged.
-Every LLM call also yields a UsageRecord. Failures are counted per model and error class, and the repairs
+Every LLM call also yields a UsageRecord. Requests of another task (`task=summary`, the summarise worker's)
+are left alone: committed with the batch and counted (`memlane_requests_left_total`).
+Failures are counted per model and error class, and the repairs
 answers needed per model and repair (`memlane_extraction_failures_total`, `memlane_extraction_repairs_total`).
 """
 
@@ -25,7 +27,7 @@ from streams.kafka.headers import redrive_count
 from streams.kafka.parking import Overflow, dead_letter
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec
-from streams.metrics import EXTRACTION_FAILURES, EXTRACTION_REPAIRS, EXTRACTIONS, PROMPT_MISMATCHES
+from streams.metrics import EXTRACTION_FAILURES, EXTRACTION_REPAIRS, EXTRACTIONS, PROMPT_MISMATCHES, REQUESTS_LEFT
 from streams.workers.memory_delivery import deliver_memories, failed_model, publish_usage
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
@@ -40,6 +42,8 @@ class ExtractionCounts(WorkerCounts):
     extracted: int = 0
     dead_lettered: int = 0
     repairs: int = 0
+    left: int = 0
+    """Requests of another task (summaries) left to their worker."""
     failures: dict[str, int] = field(default_factory=dict)
     """Dead-lettered requests per `model:error_class`."""
 
@@ -66,6 +70,13 @@ class ExtractionSink(BatchingSink[ExtractionRequest], WorkerSink[ExtractionReque
         self._health = extractor.health()
 
     def write(self, batch: Sequence[SinkRecord[ExtractionRequest]]) -> None:
+        others = [record for record in batch if record.value.task != "extract"]
+        for record in others:  # summary requests are the summarise worker's: committed here, counted
+            REQUESTS_LEFT.labels(component=COMPONENT, task=record.value.task).inc()
+            self.counts.left += 1
+        batch = [record for record in batch if record.value.task == "extract"]
+        if not batch:
+            return
         if any(redrive_count(record.headers) for record in batch):
             self.extractor.redriven()
         status = self._health.check_if_due()

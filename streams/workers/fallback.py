@@ -12,16 +12,23 @@ the policy table (`processors.extraction.policy`, column `fallback`):
 - `repark` (Claude answered but the answer was unusable): the request is parked again at the DLQ's tail
   with one more attempt, up to `MAX_ATTEMPTS`; after that it goes to quarantine.
 - `quarantine` (Claude rejects the request as bad): to quarantine. Either way it stays accounted for.
+
+A parked `task=summary` request (a level-3 compaction the local model could not write) is summarised by
+Claude instead (`processors.offload.claude_summary`, same budget and usage records), and its summary memory
+has the id the local one would have had; the same actions apply to its failures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
 from processors.extraction import DailyBudget, Extractor, usage_of
+from processors.extraction.contract import ErrorClass, extraction_failure
 from processors.extraction.policy import FallbackAction, policy_of
+from processors.offload.summaries import SummaryOutcome
 from schemas.errors import ExtractionError, SinkBackpressureError
 from schemas.events import ExtractionRequest
 from sinks.base import SinkRecord
@@ -30,8 +37,15 @@ from streams.kafka.headers import ErrorInfo
 from streams.kafka.parking import Overflow, error_info_for, park, quarantine
 from streams.kafka.producer import ReliableProducer
 from streams.kafka.worker_spec import WorkerSpec
-from streams.metrics import CLAUDE_BUDGET_LIMIT, CLAUDE_BUDGET_REMAINING, DLQ_PARKED, FALLBACK
-from streams.workers.memory_delivery import deliver_memories, failed_model, publish_usage
+from streams.metrics import (
+    CLAUDE_BUDGET_LIMIT,
+    CLAUDE_BUDGET_REMAINING,
+    DLQ_PARKED,
+    FALLBACK,
+    SUMMARIES,
+    SUMMARY_TOKENS,
+)
+from streams.workers.memory_delivery import deliver_memories, deliver_summary, failed_model, publish_usage
 from streams.workers.worker_sink import WorkerCounts, WorkerSink
 
 log = structlog.get_logger(__name__)
@@ -46,6 +60,7 @@ class FallbackCounts(WorkerCounts):
     extracted: int = 0
     reparked: int = 0
     waits: int = 0
+    summaries: int = 0
 
 
 class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
@@ -59,8 +74,10 @@ class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
         *,
         park_cooldown_s: float,
         overflow: Overflow | None = None,
+        summarise: Callable[[ExtractionRequest], SummaryOutcome] | None = None,
     ) -> None:
         self.ctx = ctx
+        self.summarise = summarise
         self.overflow = overflow
         self.extractor = extractor
         self.producer = producer
@@ -84,6 +101,9 @@ class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
     def _add(self, record: SinkRecord[ExtractionRequest]) -> None:
         request = record.value
         try:
+            if request.task == "summary":
+                self._summarise(record)
+                return
             outcome = self.extractor.extract(request)
         except ExtractionError as error:
             usage = usage_of(error)
@@ -98,6 +118,21 @@ class FallbackSink(WorkerSink[ExtractionRequest, FallbackCounts]):
         deliver_memories(self.producer, self.ctx, record, outcome)
         self.counts.extracted += 1
         FALLBACK.labels(outcome="extracted").inc()
+
+    def _summarise(self, record: SinkRecord[ExtractionRequest]) -> None:
+        """A parked summary request, by Claude; `ExtractionError` as extraction's (the caller decides)."""
+        request = record.value
+        if self.summarise is None:
+            raise extraction_failure("this fallback writes no summaries", error_class=ErrorClass.BAD_REQUEST)
+        summary = self.summarise(request)
+        deliver_summary(self.producer, self.ctx, record, request, summary)
+        level = str(request.summary_level or 3)
+        SUMMARIES.labels(level=level, model=summary.model).inc()
+        for usage in summary.usage:
+            SUMMARY_TOKENS.labels(level=level, direction="in").inc(usage.tokens_in)
+            SUMMARY_TOKENS.labels(level=level, direction="out").inc(usage.tokens_out)
+        self.counts.summaries += 1
+        FALLBACK.labels(outcome="summarised").inc()
 
     def _repark_or_quarantine(
         self, record: SinkRecord[ExtractionRequest], error: ExtractionError, action: FallbackAction, model: str

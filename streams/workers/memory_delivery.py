@@ -2,7 +2,8 @@
 
 The extraction worker and the Claude fallback both end a successful request the same way: build the
 `MemoryBatch` (deterministic batch and memory ids, lineage back to the request's position and to the raw
-window in the blob store), send it keyed by tenant and user, and send one `UsageRecord` per LLM call. Usage
+window in the blob store), send it keyed by tenant and user, and send one `UsageRecord` per LLM call. A summary
+(the summarise worker's, or the fallback's level-3 one) is delivered the same way (`deliver_summary`). Usage
 records of failed calls are sent too: they cost money whatever the outcome.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from processors.extraction import ExtractionOutcome, SourcePosition, build_batch
+from processors.offload.summaries import SummaryOutcome, summary_batch
 from schemas.events import ExtractionRequest, MemoryBatch, UsageRecord
 from schemas.keys import conversation_key, person_key
 from sinks.base import SinkRecord
@@ -51,6 +53,23 @@ def deliver_memories(
     producer.send(ctx.topics.memories, ctx.codec.encode(batch, ctx.topics.memories), key=memory_key(request))
     publish_usage(producer, ctx, request, outcome.usage)
     EXTRACTIONS.labels(extractor=outcome.extractor, outcome="success").inc()
+    return batch
+
+
+def deliver_summary(
+    producer: ReliableProducer,
+    ctx: StreamContext,
+    record: SinkRecord[ExtractionRequest],
+    request: ExtractionRequest,
+    outcome: SummaryOutcome,
+    *,
+    users: Sequence[str] | None = None,
+    indexes: Sequence[int] | None = None,
+) -> MemoryBatch:
+    """Send the summary memory of `request` (read as `record`) and its usage records; returns the batch."""
+    batch = summary_batch(request, outcome, source_of(record, record.value, ctx), users=users, indexes=indexes)
+    producer.send(ctx.topics.memories, ctx.codec.encode(batch, ctx.topics.memories), key=memory_key(request))
+    publish_usage(producer, ctx, request, outcome.usage)
     return batch
 
 
@@ -97,6 +116,7 @@ def max_poll_interval_ms(batch_size: int, parallelism: int, call_timeout_s: floa
 
 __all__ = [
     "deliver_memories",
+    "deliver_summary",
     "failed_model",
     "max_poll_interval_ms",
     "memory_key",

@@ -99,6 +99,7 @@ class DeployProfile:
             "fallback": 1,
             "sink-qdrant": 2,
             "sink-blobs": 1,
+            "summarise": 1,
             "label": 1,
             "serve": 2,
         }
@@ -110,6 +111,7 @@ class DeployProfile:
             "fallback": Resources("100m", "256Mi", memory_limit="512Mi"),
             "sink-qdrant": Resources("1", "1Gi", memory_limit="2Gi"),
             "sink-blobs": Resources("250m", "256Mi", memory_limit="512Mi"),
+            "summarise": Resources("250m", "512Mi", memory_limit="1Gi"),
             "label": Resources("100m", "256Mi", memory_limit="512Mi"),
             "serve": Resources("500m", "1Gi", memory_limit="2Gi"),
         }

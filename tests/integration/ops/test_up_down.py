@@ -48,7 +48,7 @@ def test_up_restarts_a_killed_component_and_down_leaves_nothing_running(
     try:
         shown = up(settings, wait_s=180)
         names = [c.name for c in shown.components]
-        assert names == ["processors", "extract", "sink-blobs", "label", "serve"], names
+        assert names == ["processors", "extract", "sink-blobs", "summarise", "label", "serve"], names
         assert all(c.running and c.ready == "ok" and c.live == "ok" for c in shown.components), shown
         assert not up(settings).components[0].restarts, "up on a running pipeline changes nothing"
 

@@ -201,3 +201,33 @@ def test_store_reopens_with_the_same_data(kind: str, tmp_path: Path, embedder: E
         ]
         assert store.upsert(batch).unchanged  # still replay-safe after the restart
         assert store.count() == 2
+
+
+def summary(text: str, mid: str, level: int = 3) -> Memory:
+    return Memory(
+        memory_id=mid,
+        kind=MemoryKind.SUMMARY,
+        text=text,
+        confidence=1.0,
+        event_time=T0,
+        summary_level=level,
+        source_turn_indexes=(0, 1, 2),
+    )
+
+
+def test_a_newer_summary_of_the_same_range_supersedes_and_summaries_never_merge(store: MemoryStore) -> None:
+    mid = str(uuid.uuid4())
+    store.upsert(make_batch(memory("Ana moved to Lisbon in May and works as a nurse there")))
+    first = store.upsert(make_batch(summary("Ana moved to Lisbon in May and works as a nurse there", mid)))
+    assert first.inserted == [mid]  # a summary is never merged into a near-duplicate fact
+    assert store.upsert(make_batch(summary("Ana moved to Lisbon in May and works as a nurse there", mid))).unchanged
+    report = store.upsert(make_batch(summary("Ana lives in Lisbon, works as a nurse and plans a trip", mid)))
+    assert report.updated == {mid: mid}
+    record = store.get("acme", mid)
+    assert record is not None and record.version == 2 and record.summary_level == 3
+    assert record.text.startswith("Ana lives") and record.history[0].text.startswith("Ana moved")
+    third = store.upsert(make_batch(summary("Ana lives in Lisbon; the trip is booked for June", mid)))
+    assert third.updated == {mid: mid}
+    again = store.get("acme", mid)
+    assert again is not None and again.version == 3 and again.merged_ids == ()
+    assert store.count("acme") == 2

@@ -78,4 +78,4 @@ def test_exports_follow_the_code(catalogue: MetricCatalogue) -> None:
     assert "memlane_fallback_total" in exports["fallback"]
     assert "memlane_search_http_requests_total" in exports["serve"]
     # serve calls the local model too: the re-ranking of /v1/context
-    assert catalogue.exporters("memlane_llm_latency_seconds_bucket") == {"extract", "fallback", "serve"}
+    assert catalogue.exporters("memlane_llm_latency_seconds_bucket") == {"extract", "fallback", "serve", "summarise"}

@@ -19,6 +19,7 @@ from streams.testing.fake_ollama import FakeOllamaServer
 from streams.testing.ollama_rules import (
     DEFAULT_NUM_CTX,
     INVALID_SCHEMA,
+    RUNNER_STOPPED,
     SERVER_BUSY,
     invalid_format,
     model_not_found,
@@ -53,6 +54,7 @@ def test_an_unknown_model_is_404_with_the_real_text(server: FakeOllamaServer) ->
         ({"format": "yaml"}, invalid_format("yaml")),
         ({"options": {"num_ctx": "abc"}}, option_type_error("num_ctx", "integer")),
         ({"options": {"temperature": "hot"}}, option_type_error("temperature", "float32")),
+        ({"format": {"type": "object", "properties": {"s": {"type": "string", "maxLength": 4000}}}}, RUNNER_STOPPED),
     ],
 )
 def test_a_bad_format_or_option_type_is_a_500_naming_it(
