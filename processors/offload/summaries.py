@@ -93,6 +93,21 @@ def level_tokens(settings: SummarySettings, level: int) -> int:
     return {1: settings.level1_tokens, 2: settings.level2_tokens}.get(level, settings.level3_tokens)
 
 
+PROMPT_MARGIN_TOKENS = 256
+"""Room in `num_ctx` kept for the system prompt, the header and the chat template around the turns."""
+CHARS_PER_PROMPT_TOKEN = 3
+"""A cautious characters-per-token rate for sizing the prompt (English prose runs near 4; names and numbers lower)."""
+
+
+def call_limits(settings: SummarySettings, level: int) -> tuple[int, int]:
+    """`(num_predict, prompt_chars)` of a level-`level` call: the answer may run to twice its budget but never
+    past half the context, and the turns shown fill what is left of `num_ctx`, so the server never has to cut
+    the prompt (it would do so silently, dropping the conversation's start)."""
+    num_predict = min(level_tokens(settings, level) * 2 + 64, settings.num_ctx // 2)
+    room = settings.num_ctx - num_predict - PROMPT_MARGIN_TOKENS
+    return num_predict, max(400, min(settings.prompt_chars, room * CHARS_PER_PROMPT_TOKEN))
+
+
 def summary_schema(max_chars: int) -> dict[str, Any]:
     """The `format` of a summary answer: one non-blank string of at most `max_chars`."""
     text = {"type": "string", "minLength": 1, "maxLength": max_chars}
@@ -251,7 +266,8 @@ class Summariser(OllamaTask[SummarySettings]):
         model = self.model_for(level)
         budget = level_tokens(self.settings, level)
         seed = int.from_bytes(hashlib.sha256(request.request_id.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
-        options = {"temperature": 0.0, "seed": seed, "num_ctx": self.settings.num_ctx, "num_predict": budget * 2 + 64}
+        num_predict, prompt_chars = call_limits(self.settings, level)
+        options = {"temperature": 0.0, "seed": seed, "num_ctx": self.settings.num_ctx, "num_predict": num_predict}
         started = self._clock()
         tokens_in = tokens_out = 0
         error: ExtractionError | None = None
@@ -259,12 +275,16 @@ class Summariser(OllamaTask[SummarySettings]):
         try:
             response = self._client.chat(
                 model=model,
-                messages=summary_messages(request, self.settings.prompt_chars),
+                messages=summary_messages(request, prompt_chars),
                 format=ollama_summary_schema(budget * CHARS_PER_TOKEN_BOUND),
                 options=options,
                 stream=False,
             )
             tokens_in, tokens_out = response.prompt_eval_count or 0, response.eval_count or 0
+            if tokens_in >= self.settings.num_ctx:
+                raise extraction_failure(
+                    f"prompt cut at num_ctx {self.settings.num_ctx}", error_class=ErrorClass.PROMPT_TRUNCATED
+                )
             if response.done_reason == "length":
                 raise extraction_failure("answer cut at num_predict", error_class=ErrorClass.OUTPUT_TRUNCATED)
             text = parse_summary(response.message.content or "")

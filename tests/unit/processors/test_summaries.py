@@ -12,10 +12,13 @@ import pytest
 
 from processors.extraction.contract import SourcePosition
 from processors.offload.summaries import (
+    CHARS_PER_PROMPT_TOKEN,
     SUMMARISER,
     Summariser,
     as_summary_request,
+    call_limits,
     cut_to_tokens,
+    level_tokens,
     ollama_summary_schema,
     parse_summary,
     summary_batch,
@@ -112,6 +115,22 @@ def test_messages_fit_the_prompt_budget() -> None:
     messages = summary_messages(as_summary_request(request(0, 49)), 1000)
     assert messages[0]["role"] == "system" and len(messages[1]["content"]) < 1100
     assert "[0] Ana (user): turn 0" in messages[1]["content"]
+
+
+@pytest.mark.parametrize("num_ctx", [2048, 8192, 32768])
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_every_call_leaves_room_for_its_answer_in_the_context(level: int, num_ctx: int) -> None:
+    """However long the turns, the prompt shown plus the answer allowed fit `num_ctx` (the server would otherwise
+    cut the prompt's start without saying so), and the answer may still reach its level's budget when it fits."""
+    settings = SummarySettings(num_ctx=num_ctx)
+    num_predict, prompt_chars = call_limits(settings, level)
+    long = request(0, 199).model_copy(update={"summary_level": level, "task": "summary"})
+    long = long.model_copy(
+        update={"turns": tuple(t.model_copy(update={"content": "word " * 4000}) for t in long.turns)}
+    )
+    shown = sum(len(message["content"]) for message in summary_messages(long, prompt_chars))
+    assert shown / CHARS_PER_PROMPT_TOKEN + num_predict <= num_ctx
+    assert num_predict >= min(level_tokens(settings, level), num_ctx // 2)
 
 
 def test_a_window_summary_with_usage_and_its_batch(server: FakeOllamaServer) -> None:
