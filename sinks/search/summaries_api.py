@@ -36,6 +36,10 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     )
 }
 LEVELS = (1, 2, 3)
+COMPACTION_MAX_CHARS = 400_000
+"""The most summary text one compaction request carries (well under the message limit): each input is cut to
+its share, never below `COMPACTION_MIN_SHARE` characters; beyond that only the latest inputs are kept."""
+COMPACTION_MIN_SHARE = 200
 
 
 class SummaryOut(BaseModel):
@@ -130,6 +134,8 @@ def compaction_request(
     """The level-3 summary request over `inputs` (one turn per summary); its id depends on what they say."""
     if not inputs:
         raise ValueError("a compaction needs at least one summary")
+    inputs = inputs[-(COMPACTION_MAX_CHARS // COMPACTION_MIN_SHARE) :]
+    share = max(COMPACTION_MIN_SHARE, COMPACTION_MAX_CHARS // len(inputs))
     turns = tuple(
         WindowTurn(
             event_id=record.memory_id,
@@ -137,8 +143,8 @@ def compaction_request(
             role=Role.SYSTEM,
             speaker=f"turns {_range(record)[0]}..{_range(record)[1]}",
             user_id=record.user_id,
-            content=record.text,
-            token_count=max(1, len(record.text) // 4),
+            content=record.text[:share],
+            token_count=max(1, len(record.text[:share]) // 4),
             event_time=record.event_time,
         )
         for record in inputs
