@@ -91,7 +91,7 @@ class MemoryRecord:
     """The turns (indexes in their conversation) this memory and every version merged into it came from."""
     history: tuple[MemoryVersion, ...]
     labels: tuple[str, ...] = ()
-    """The local model's labels (they replaced the heuristic `tags`); empty until the labeller got to it."""
+    """The local model's labels (in `tags` too, with the heuristic ones: `label_tags.py`); empty until labelled."""
     labels_model: str | None = None
     """The model that gave `labels`."""
 
