@@ -79,11 +79,14 @@ def label_vector(heuristic: Sequence[str], labels: Sequence[str], policy: LabelP
         vector[tag_slot(tag)] = 1.0
     rest = 0.0
     for label in sorted(set(labels) - kept):
-        vocabulary = label in TAG_VOCAB
-        weight = policy.label_weight if vocabulary else policy.free_weight
+        new_vocabulary = label in TAG_VOCAB and label not in heuristic
+        if new_vocabulary:
+            weight = policy.label_weight
+            rest += 1.0 - weight * weight
+        else:  # a heuristic tag too (only under `replace`), or a free label
+            weight = 1.0 if label in heuristic else policy.free_weight
         slot = tag_slot(label)
         vector[slot] = max(vector[slot], weight)
-        rest += 1.0 - weight * weight if vocabulary else 0.0
     vector[NULL_SLOT] = np.sqrt(vector[NULL_SLOT] ** 2 + rest)
     norm = float(np.linalg.norm(vector))
     return [float(x) for x in vector / norm] if norm > 0 else None

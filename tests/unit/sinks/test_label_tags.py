@@ -55,5 +55,7 @@ def test_a_new_vocabulary_label_puts_the_rest_of_its_weight_where_no_query_looks
     assert only_labels[NULL_SLOT] == pytest.approx(np.sqrt(0.75)) and len(TAG_VOCAB) <= NULL_SLOT
     mixed = np.array(label_vector(("travel",), ("family", "travel"), LabelPolicy("union", 0.5)))
     assert mixed[TAG_VOCAB.index("travel")] == pytest.approx(2 * mixed[TAG_VOCAB.index("family")])
+    replaced = np.array(label_vector(("travel",), ("family", "travel"), LabelPolicy("replace", 0.5)))
+    assert replaced[TAG_VOCAB.index("travel")] == pytest.approx(2 * replaced[TAG_VOCAB.index("family")])
     unweighted = label_vector(("travel",), ("family",), LabelPolicy("union", 0.0))
     assert unweighted is not None and unweighted[TAG_VOCAB.index("family")] == 0.0
