@@ -84,6 +84,15 @@ class SinkSettings(BaseModel):
     """Weights of the dense and the BM25 ranking in `hybrid` search."""
     multivector_weights: tuple[float, float] = (1.0, 0.5)
     """Weights of the dense and the tag-vector ranking in `multivector` search."""
+    label_tags: Literal["replace", "union"] = "union"
+    """What the local model's labels do to a memory's `tags` (the tags filter and the tag vector): `union` adds
+    them to the heuristic tags, `replace` replaces those (`label_tags.py`; `memlane bench labels` compares)."""
+    vocabulary_label_weight: float = Field(default=0.25, ge=0.0, le=1.0)
+    """Weight in the tag vector of a model label that is a vocabulary tag the heuristics did not give (1: as
+    much as a heuristic tag; the rest of its unit goes to a slot no query weights). 0.25 was the best of
+    1/0.5/0.25/0 with SmolLM2-135M labels on LoCoMo conv-26 (`memlane bench labels`)."""
+    free_label_weight: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Weight in the tag vector of a model label outside the tag vocabulary (it only dilutes the others)."""
     session_boost: float = Field(default=0.0, ge=0.0)
     """Fused modes: each candidate gains this times the best fused score of its batch (the request window,
     or session, it came from) among the top `session_boost_top` candidates. Off by default: 0.2 gained 0.004

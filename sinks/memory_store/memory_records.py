@@ -95,7 +95,7 @@ class MemoryRecord:
     model: str | None = None
     """The model that wrote the latest version, when known."""
     labels: tuple[str, ...] = ()
-    """The local model's labels (they replaced the heuristic `tags`); empty until the labeller got to it."""
+    """The local model's labels (in `tags` too, with the heuristic ones: `label_tags.py`); empty until labelled."""
     labels_model: str | None = None
     """The model that gave `labels`."""
 

@@ -4,8 +4,9 @@
                      (similarity >= `dedupe_update_threshold`) -> update that memory, keeping its
                      history; otherwise a new point whose id is the memory id. Safe to replay.
                      A label batch (`schemas.labels`) sets the labels of the memories it names instead:
-                     payload `labels`, `tags` and `labels_model` and the tag vector, no new version; a
-                     memory whose text changed since it was labelled keeps its tags. Safe to replay.
+                     payload `labels`, `labels_model`, `tags` (heuristic tags and labels, `label_tags.py`)
+                     and the tag vector, no new version; a memory whose text changed since it was
+                     labelled keeps its tags. Safe to replay.
     search(...)      hybrid (dense + BM25 over text and context, the default), dense, or multivector
                      (dense + tags), always in one tenant; fused modes fuse scores (`fusion.py`) and
                      boost by session and by the time a query names (`temporal.py`)
@@ -34,9 +35,9 @@ from schemas.labels import is_label_batch
 from sinks.embeddings import Embedder, FloatMatrix
 from sinks.sink_settings import SinkSettings
 
+from .label_tags import LabelPolicy, heuristic_tags, label_fields, label_vector
 from .memory_records import DEFAULT_MODE, MemoryRecord, SearchFilters, SearchHit, SearchMode, UpsertReport
 from .payload import (
-    label_fields,
     memory_id_of,
     merged_payload,
     new_payload,
@@ -195,10 +196,13 @@ class MemoryStore(ABC):
         holder = self._holder(tenant_id, memory.memory_id) if memory.labels else None
         if holder is None or holder.payload.get("text") != memory.text:
             return False  # not stored (or not this tenant's), or its text changed since it was labelled
-        fields = label_fields(memory.labels, memory.labels_model)
+        s = self.settings
+        policy = LabelPolicy(s.label_tags, s.vocabulary_label_weight, s.free_label_weight)
+        heuristic = heuristic_tags(holder.payload)
+        fields = label_fields(heuristic, memory.labels, memory.labels_model, policy)
         if all(holder.payload.get(key) == value for key, value in fields.items()):
             return False  # a replay: the same labels are there already
-        self._set_tags(holder.id, fields, tag_vector(fields["tags"]))
+        self._set_tags(holder.id, fields, label_vector(heuristic, memory.labels, policy))
         return True
 
     def write_points(self, points: Sequence[PointData]) -> None:

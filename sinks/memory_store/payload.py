@@ -141,15 +141,6 @@ def _version_fields(
     return fields
 
 
-def label_fields(labels: tuple[str, ...], model: str | None) -> dict[str, Any]:
-    """The payload fields a label batch sets: the model's `labels` (in its order), `tags` replaced by them
-    (sorted, what the tags filter and the tag vector read) and `labels_model`."""
-    fields: dict[str, Any] = {"labels": list(labels), "tags": sorted(set(labels))}
-    if model is not None:
-        fields["labels_model"] = model
-    return fields
-
-
 def merged_payload(
     point: str,
     existing: dict[str, Any],
@@ -162,7 +153,8 @@ def merged_payload(
     context_chars: int = DEFAULT_CONTEXT_CHARS,
 ) -> dict[str, Any]:
     """`existing` updated to `memory`'s text; the version it replaces goes to the front of `history`. The
-    model's labels of the old text are dropped (the tags kept): the new text is labelled on its own."""
+    model's labels of the old text are dropped (from `tags` too; the heuristic tags are merged): the new
+    text is labelled on its own."""
     merged = list(existing.get("merged_ids", ()))
     previous = {
         "version": int(existing.get("version", 1)),
@@ -177,8 +169,8 @@ def merged_payload(
         "lineage": existing.get("lineage"),
     }
     history = [previous, *existing.get("history", [])][:max_history]
-    merged_tags = tuple(sorted({*existing.get("tags", ()), *tags}))
-    dropped = ("subject", "model", "source_turn_ids", "source_turn_indexes", "labels", "labels_model")
+    merged_tags = tuple(sorted({*existing.get("heuristic_tags", existing.get("tags", ())), *tags}))
+    dropped = ("subject", "model", "source_turn_ids", "source_turn_indexes", "labels", "labels_model", "heuristic_tags")
     payload = {key: value for key, value in existing.items() if key not in dropped}
     payload.update(_version_fields(batch, memory, merged_tags, context_chars))
     payload["version"] = previous["version"] + 1
@@ -230,7 +222,6 @@ __all__ = [
     "FILTER_FIELDS",
     "MEMORY_NAMESPACE",
     "iso",
-    "label_fields",
     "lexical_text",
     "memory_id_of",
     "merged_payload",

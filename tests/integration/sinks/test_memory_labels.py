@@ -1,5 +1,6 @@
-"""Label batches on both store backends: the model's labels replace the heuristic tags (payload and tag vector)
-without a new version, idempotently; stale or unknown labels change nothing; a merged memory drops them."""
+"""Label batches on both store backends: the model's labels go to `labels` and join the heuristic tags in `tags`
+(the filter) and the tag vector (`label_tags.py`; `label_tags="replace"` drops the heuristic ones), without a new
+version, idempotently; a relabel starts from the heuristic tags; stale or unknown labels change nothing."""
 
 from __future__ import annotations
 
@@ -55,32 +56,48 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder) ->
     s.close()
 
 
-def test_labels_replace_tags_without_a_new_version_and_replays_change_nothing(store: MemoryStore) -> None:
-    ramen = Memory(memory_id="m-ramen", kind=MemoryKind.FACT, text="Ana loves spicy ramen", confidence=0.9,
-                   event_time=T0)  # fmt: skip
+def test_labels_join_the_heuristic_tags_without_a_new_version_and_replays_change_nothing(store: MemoryStore) -> None:
+    ramen = Memory(memory_id="m-ramen", kind=MemoryKind.FACT, text="Ana loves spicy ramen for dinner",
+                   confidence=0.9, event_time=T0)  # fmt: skip
     rain = Memory(memory_id="m-rain", kind=MemoryKind.FACT, text="It rained all week in Oslo", confidence=0.9,
                   event_time=T0)  # fmt: skip
     store.upsert(batch(ramen, rain))
     before = store.get("acme", "m-ramen")
     assert before is not None and before.labels == () and before.version == 1
-    heuristic = before.tags
+    assert before.tags == ("food preference",)
 
-    report = store.upsert(batch(labelled(ramen, "japanese cuisine", "food preference"), extractor=LABELLER))
+    report = store.upsert(batch(labelled(ramen, "japanese cuisine", "spicy food"), extractor=LABELLER))
     assert report.labelled == ["m-ramen"] and report.inserted == [] and store.count("acme") == 2
     after = store.get("acme", "m-ramen")
     assert after is not None and after.version == 1 and after.history == ()
-    assert after.labels == ("japanese cuisine", "food preference") and after.labels_model == MODEL
-    assert after.tags == ("food preference", "japanese cuisine") and after.tags != heuristic
+    assert after.labels == ("japanese cuisine", "spicy food") and after.labels_model == MODEL
+    assert after.tags == ("food preference", "japanese cuisine", "spicy food"), "heuristic tags + labels"
 
-    again = store.upsert(batch(labelled(ramen, "japanese cuisine", "food preference"), extractor=LABELLER))
+    again = store.upsert(batch(labelled(ramen, "japanese cuisine", "spicy food"), extractor=LABELLER))
     assert again.labelled == [] and again.labels_skipped == ["m-ramen"]
     assert store.get("acme", "m-ramen") == after, "a replayed label batch changes nothing"
 
     hits = store.search("acme", "ramen", SearchFilters(tags=("japanese cuisine",)), mode=SearchMode.MULTIVECTOR)
     assert [hit.memory_id for hit in hits] == ["m-ramen"]
-    assert hits[0].record.labels == ("japanese cuisine", "food preference")
+    assert hits[0].record.labels == ("japanese cuisine", "spicy food")
     assert store.search("acme", "rain", SearchFilters(tags=("japanese cuisine",)), mode=SearchMode.DENSE)[0].memory_id \
         == "m-ramen"  # fmt: skip
+
+    relabel = labelled(ramen, "noodles").model_copy(update={"labels_model": "other-model"})
+    assert store.upsert(batch(relabel, extractor=LABELLER)).labelled == ["m-ramen"]
+    other = store.get("acme", "m-ramen")
+    assert other is not None and other.labels == ("noodles",) and other.labels_model == "other-model"
+    assert other.tags == ("food preference", "noodles"), "a relabel starts from the heuristic tags"
+
+
+def test_the_replace_policy_drops_the_heuristic_tags(tmp_path: Path, embedder: Embedder) -> None:
+    with EdgeMemoryStore(tmp_path / "edge", embedder, SinkSettings(label_tags="replace")) as store:
+        ramen = Memory(memory_id="m-ramen", kind=MemoryKind.FACT, text="Ana loves spicy ramen for dinner",
+                       confidence=0.9, event_time=T0)  # fmt: skip
+        store.upsert(batch(ramen))
+        store.upsert(batch(labelled(ramen, "japanese cuisine"), extractor=LABELLER))
+        after = store.get("acme", "m-ramen")
+        assert after is not None and after.tags == ("japanese cuisine",) and after.labels == ("japanese cuisine",)
 
 
 def test_stale_unknown_or_other_tenants_labels_change_nothing(store: MemoryStore) -> None:

@@ -1,7 +1,7 @@
 """The label worker on the real broker, with the memory sink on a real embedded shard and the fake Ollama.
 
 1. Memories are searchable with their heuristic tags at once; the label worker's label batches, applied by
-   the memory sink, replace them with the model's labels (payload, tag filter, hits) with no new version;
+   the memory sink, add the model's labels to them (payload `labels`, tag filter, hits) with no new version;
    a rerun of the labeller from the start publishes the same batches and changes nothing.
 2. A failing local model labels nothing: the heuristic tags stay and the failure is counted by error class.
 """
@@ -94,7 +94,7 @@ def labeller(fake: FakeOllamaServer, usage: list[UsageRecord]) -> Labeller:
     return task
 
 
-def test_model_labels_replace_heuristic_tags_without_new_versions_and_a_rerun_changes_nothing(
+def test_model_labels_join_heuristic_tags_without_new_versions_and_a_rerun_changes_nothing(
     kafka_settings: Settings, fake: FakeOllamaServer, store: EdgeMemoryStore, new_group_id: Callable[[str], str]
 ) -> None:
     publish(kafka_settings, batches())
@@ -121,7 +121,7 @@ def test_model_labels_replace_heuristic_tags_without_new_versions_and_a_rerun_ch
     tea = store.get("acme", "ana-0")
     assert tea is not None and tea.version == 1 and tea.history == ()
     assert tea.labels == ("drink preference", "personal fact") and tea.labels_model == MODEL
-    assert tea.tags == ("drink preference", "personal fact")
+    assert tea.tags == ("drink preference", "food preference", "personal fact"), "the heuristic tag stays"
     hits = store.search("acme", "what does Ana drink", SearchFilters(tags=("drink preference",)), mode="multivector")
     assert [h.memory_id for h in hits] == ["ana-0"] and hits[0].record.labels[0] == "drink preference"
     pets = store.search("acme", "animals", SearchFilters(tags=("pet dog",)), mode=SearchMode.HYBRID)

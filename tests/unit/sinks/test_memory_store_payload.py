@@ -11,6 +11,7 @@ import pytest
 from schemas.events import Lineage, Memory, MemoryBatch, MemoryKind
 from sinks.embeddings import shared_onnx_embedder
 from sinks.memory_store import MemoryRecord, SearchFilters, point_id, tag_text
+from sinks.memory_store.label_tags import LabelPolicy, label_fields
 from sinks.memory_store.payload import lexical_text, merged_payload, new_payload, scoped_point_id
 from sinks.memory_store.query import DateRange, Match, MatchAny, tenant_conditions
 from sinks.memory_store.tags import TAG_DIM, TAG_VOCAB, TagProfiler, normalise_tag, tag_slot, tag_vector
@@ -119,6 +120,17 @@ def test_merged_payload_keeps_versions_newest_first() -> None:
     assert record.tags == ("home", "travel")
     capped = merged_payload(first, payload, b3, b3.memories[0], tags=(), now=T1, max_history=1)
     assert len(capped["history"]) == 1
+
+
+def test_a_merge_drops_the_old_texts_labels_from_the_tags_and_keeps_the_heuristic_ones() -> None:
+    first, second = (str(uuid.uuid4()) for _ in range(2))
+    b1 = batch("Ana lives in Porto", first, batch_id="b1")
+    payload = {**new_payload(b1, b1.memories[0], ("home",), first), **label_fields(
+        ("home",), ("city life",), "smol", LabelPolicy("union"))}  # fmt: skip
+    b2 = batch("Ana lives in Lisbon", second, batch_id="b2")
+    merged = merged_payload(first, payload, b2, b2.memories[0], tags=("travel",), now=T1, max_history=5)
+    assert merged["tags"] == ["home", "travel"]
+    assert not {"labels", "labels_model", "heuristic_tags"} & set(merged)
 
 
 def test_conditions_always_start_with_the_tenant() -> None:
