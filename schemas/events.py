@@ -312,6 +312,8 @@ class UsageRecord(EventModel):
     error_class: str | None = None
     attempt: int = Field(default=1, le=INT32_MAX)
     created_at: datetime = Field(default_factory=utc_now)
+    task: str = "extract"
+    """What the call was for: `extract`, `summary`, `label`, `rerank` or `digest` (the cost report's rows)."""
 
 
 EVENT_MODELS: tuple[type[EventModel], ...] = (

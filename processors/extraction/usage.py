@@ -45,6 +45,7 @@ def usage_record(
         outcome=SUCCESS if error_class is None else FAILURE,
         error_class=error_class,
         attempt=attempt,
+        task="summary" if request.task == "summary" else "extract",
     )
 
 

@@ -230,6 +230,7 @@ class Labeller(OllamaTask[LabelSettings]):
             cost_usd=0.0,
             outcome="success" if result.ok else "failure",
             error_class=result.error_class,
+            task="label",
         )
         if self.on_usage is not None:
             self.on_usage(result.usage)

@@ -173,6 +173,7 @@ class OllamaDigester(OllamaTask[OffloadSettings]):
                     cost_usd=0.0,
                     outcome="success" if error_class is None else "failure",
                     error_class=error_class,
+                    task="digest",
                 )
             )
         return result

@@ -160,6 +160,7 @@ class OllamaReranker(OllamaTask[OffloadSettings]):
             cost_usd=0.0,
             outcome="success" if error_class is None else "failure",
             error_class=error_class,
+            task="rerank",
         )
         if self.on_usage is not None:
             self.on_usage(usage)

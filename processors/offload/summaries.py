@@ -322,6 +322,7 @@ class Summariser(OllamaTask[SummarySettings]):
             cost_usd=0.0,
             outcome="success" if error is None else "failure",
             error_class=None if error is None else error.error_class,
+            task="summary",
         )
         if self.on_usage is not None:
             self.on_usage(record)

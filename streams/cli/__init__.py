@@ -22,6 +22,7 @@ from streams.cli import (
     summary_cmd,
     topics_cmd,
     up_cmd,
+    usage_cmd,
     verify_cmd,
     worker_cmd,
 )
@@ -50,6 +51,7 @@ app.command("summary")(summary_cmd.summary)
 app.command("serve")(serve_cmd.serve)
 app.command("verify")(verify_cmd.verify_cmd)
 app.command("lag")(lag_cmd.lag)
+app.command("usage")(usage_cmd.usage)
 app.command("up")(up_cmd.up_cmd)
 app.command("down")(up_cmd.down_cmd)
 app.command("status")(up_cmd.status_cmd)

@@ -122,3 +122,12 @@ def test_context_is_reranked_by_the_local_model_and_falls_back_when_it_is_down(
     usage = [codec.decode(m.value(), UsageRecord) for m in read_topic(settings.kafka, settings.topics.usage)]
     assert [(u.outcome, u.tenant_id, u.model) for u in usage].count(("success", "acme", MODEL)) == 3
     assert [u.error_class for u in usage if u.outcome == "failure"] == ["connection_refused"]
+
+    report = CliRunner().invoke(cli, ["usage", "--json", "--tenant", "acme"], obj=settings)
+    assert report.exit_code == 0, report.output
+    start = re.search(r"^\{", report.stdout, flags=re.M)
+    assert start is not None, report.stdout
+    rows = json.loads(report.stdout[start.start() :])["rows"]
+    assert [(r["task"], r["provider"], r["model"], r["calls"], r["failures"]) for r in rows] == [
+        ("rerank", "ollama", MODEL, 4, 1)
+    ], "every re-ranking call, under its task"
