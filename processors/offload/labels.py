@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ from processors.offload.ollama_task import OllamaTask
 from schemas.errors import MemlaneError
 from schemas.events import UsageRecord
 
-PROVIDER = "ollama"
 TASK = "label"
 MAX_LABEL_WORDS = 4
 MAX_LABEL_CHARS = 32
@@ -217,23 +215,16 @@ class Labeller(OllamaTask[LabelSettings]):
             result.error_class, result.reason = str(failure.error_class), str(failure)
         except LabelAnswerError as invalid:
             result.error_class, result.reason = str(invalid.error_class), str(invalid)
-        result.usage = UsageRecord(
-            usage_id=str(uuid.uuid4()),
+        result.usage = self.record_usage(
+            "label",
             request_id=f"{TASK}-{digest[:16]}",
             conversation_id=TASK,
             tenant_id=tenant_id,
-            provider=PROVIDER,
-            model=self.model,
-            tokens_in=max(0, tokens_in),
-            tokens_out=max(0, tokens_out),
-            latency_ms=max(0.0, (self._clock() - started) * 1000.0),
-            cost_usd=0.0,
-            outcome="success" if result.ok else "failure",
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            started=started,
             error_class=result.error_class,
-            task="label",
         )
-        if self.on_usage is not None:
-            self.on_usage(result.usage)
         return result
 
 

@@ -15,7 +15,6 @@ call yields a `UsageRecord` handed to `on_usage`.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from processors.extraction.contract import ErrorClass
@@ -32,7 +31,6 @@ from processors.offload.offload_settings import OffloadSettings
 from processors.offload.ollama_task import OllamaTask
 from processors.tokens import estimate_tokens
 from schemas.errors import MemlaneError
-from schemas.events import UsageRecord
 
 EXCERPT_HEAD = 40
 EXCERPT_TAIL = 20
@@ -158,24 +156,16 @@ class OllamaDigester(OllamaTask[OffloadSettings]):
             error_class = invalid.error_class
             result = extractive_digest(text, sha256, target_tokens=settings.digest_target_tokens,
                                        reason=f"{error_class}: {invalid}")  # fmt: skip
-        if self.on_usage is not None:
-            self.on_usage(
-                UsageRecord(
-                    usage_id=str(uuid.uuid4()),
-                    request_id=f"digest-{sha256[:16]}",
-                    conversation_id="digest",
-                    tenant_id=tenant_id,
-                    provider="ollama",
-                    model=self.model,
-                    tokens_in=tokens_in,
-                    tokens_out=tokens_out,
-                    latency_ms=max(0.0, (self._clock() - started) * 1000.0),
-                    cost_usd=0.0,
-                    outcome="success" if error_class is None else "failure",
-                    error_class=error_class,
-                    task="digest",
-                )
-            )
+        self.record_usage(
+            "digest",
+            request_id=f"digest-{sha256[:16]}",
+            conversation_id="digest",
+            tenant_id=tenant_id,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            started=started,
+            error_class=error_class,
+        )
         return result
 
     def _render(self, summary: str, slices: tuple[DigestSlice, ...], sha256: str, text: str, lines: int) -> Digest:

@@ -5,6 +5,7 @@ its settings section: the re-ranker and the digester read `OffloadSettings`, the
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Generic, Self, TypeVar
 
@@ -18,6 +19,8 @@ from pydantic import BaseModel
 from schemas.events import UsageRecord
 
 S = TypeVar("S", bound=BaseModel)
+PROVIDER = "ollama"
+"""The `provider` of every local task's usage records."""
 
 
 class OllamaTask(Generic[S]):
@@ -58,6 +61,39 @@ class OllamaTask(Generic[S]):
         client = ollama.Client(host=url, timeout=cls.timeout_s(settings))
         return cls(client, model, settings, on_usage=on_usage, on_close=on_close)
 
+    def record_usage(
+        self,
+        task: str,
+        *,
+        request_id: str,
+        conversation_id: str,
+        tenant_id: str,
+        tokens_in: int,
+        tokens_out: int,
+        started: float,
+        error_class: str | None,
+        model: str | None = None,
+    ) -> UsageRecord:
+        """The usage record of one call of this task (a local call: no cost), handed to `on_usage` too."""
+        record = UsageRecord(
+            usage_id=str(uuid.uuid4()),
+            request_id=request_id,
+            conversation_id=conversation_id,
+            tenant_id=tenant_id,
+            provider=PROVIDER,
+            model=model or self.model,
+            tokens_in=max(0, tokens_in),
+            tokens_out=max(0, tokens_out),
+            latency_ms=max(0.0, (self._clock() - started) * 1000.0),
+            cost_usd=0.0,
+            outcome="success" if error_class is None else "failure",
+            error_class=error_class,
+            task=task,
+        )
+        if self.on_usage is not None:
+            self.on_usage(record)
+        return record
+
     def close(self) -> None:
         """Close the client, then whatever the task's owner asked to close with it (e.g. a usage writer)."""
         try:
@@ -67,4 +103,4 @@ class OllamaTask(Generic[S]):
                 self._on_close()
 
 
-__all__ = ["OllamaTask"]
+__all__ = ["PROVIDER", "OllamaTask"]

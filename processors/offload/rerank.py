@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,12 +27,10 @@ from processors.offload.offload_settings import OffloadSettings
 from processors.offload.ollama_task import OllamaTask
 from processors.tokens import estimate_tokens
 from schemas.errors import MemlaneError
-from schemas.events import UsageRecord
 from schemas.ranking import Ranking
 
 RELEVANCE_SCALE = 10
 """The model grades relevance 0..10 (integers: a JSON grammar bounds them, it does not bound decimals)."""
-PROVIDER = "ollama"
 TASK = "rerank"
 SYSTEM_PROMPT = (
     "You rank memories for a question. You get a question and numbered candidate memories. Answer with JSON: "
@@ -147,23 +144,16 @@ class OllamaReranker(OllamaTask[OffloadSettings]):
         except InvalidRankingError as invalid:
             error_class = invalid.error_class
             ranking = Ranking.search_order(tokens, f"{error_class}: {invalid}", self.model)
-        usage = UsageRecord(
-            usage_id=str(uuid.uuid4()),
+        usage = self.record_usage(
+            "rerank",
             request_id=f"{TASK}-{hashlib.sha256(query.encode('utf-8')).hexdigest()[:16]}",
             conversation_id=TASK,
             tenant_id=tenant_id,
-            provider=PROVIDER,
-            model=self.model,
-            tokens_in=max(0, tokens_in),
-            tokens_out=max(0, tokens_out),
-            latency_ms=max(0.0, (self._clock() - started) * 1000.0),
-            cost_usd=0.0,
-            outcome="success" if error_class is None else "failure",
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            started=started,
             error_class=error_class,
-            task="rerank",
         )
-        if self.on_usage is not None:
-            self.on_usage(usage)
         return dataclasses.replace(
             ranking, latency_ms=usage.latency_ms, tokens_in=usage.tokens_in, tokens_out=usage.tokens_out
         )

@@ -44,7 +44,6 @@ CLAUDE_SUMMARISER = "summariser-claude"
 """The `extractor` of a level-3 summary batch written by the Claude fallback."""
 SUMMARISER_VERSION = "1"
 PROMPT_VERSION = "summary-v1"
-PROVIDER = "ollama"
 SUMMARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://memlane.dev/ids/summary")
 _SEPARATOR = "\x1f"
 CHARS_PER_TOKEN_BOUND = 8
@@ -309,24 +308,17 @@ class Summariser(OllamaTask[SummarySettings]):
         started: float,
         error: ExtractionError | None,
     ) -> UsageRecord:
-        record = UsageRecord(
-            usage_id=str(uuid.uuid4()),
+        return self.record_usage(
+            "summary",
             request_id=request.request_id,
             conversation_id=request.conversation_id,
             tenant_id=request.tenant_id,
-            provider=PROVIDER,
-            model=model,
-            tokens_in=max(0, tokens_in),
-            tokens_out=max(0, tokens_out),
-            latency_ms=max(0.0, (self._clock() - started) * 1000.0),
-            cost_usd=0.0,
-            outcome="success" if error is None else "failure",
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            started=started,
             error_class=None if error is None else error.error_class,
-            task="summary",
+            model=model,
         )
-        if self.on_usage is not None:
-            self.on_usage(record)
-        return record
 
 
 def as_summary_request(request: ExtractionRequest, level: int = 1) -> ExtractionRequest:
