@@ -97,6 +97,8 @@ def for_annotation(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[An
         return events(annotation)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return st.sampled_from(list(annotation))
+    if origin is typing.Literal:
+        return st.sampled_from(args)
     if annotation is bool:
         return st.booleans()
     if annotation is int:
