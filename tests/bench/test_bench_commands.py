@@ -33,6 +33,7 @@ def test_bench_command_writes_its_results(
     assert payload["rows"], "the table's rows are kept in the JSON"
 
 
+@pytest.mark.slow  # a whole pipeline run per baseline (~45 s): make test-all runs it
 def test_memory_qa_scores_the_pipeline_against_both_baselines(
     broker_bootstrap: str, tmp_path: Path, locomo_path: Path
 ) -> None:

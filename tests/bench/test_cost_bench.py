@@ -17,6 +17,7 @@ RATE = 0.3
 """High enough that the first conversation's two dozen requests send a handful to Claude."""
 
 
+@pytest.mark.slow  # a whole pipeline run per baseline (~45 s): make test-all runs it
 def test_cost_bench_counts_paid_tokens_against_the_every_3_turns_baseline(
     broker_bootstrap: str, tmp_path: Path, locomo_path: Path
 ) -> None:

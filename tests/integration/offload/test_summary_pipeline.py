@@ -129,7 +129,7 @@ def _configure(settings: Settings, tmp_path: Path, ollama: FakeOllamaServer, cla
             "extraction": extraction,
             "summary": summary,
             "sinks": sinks,
-            "api_keys": {"k-acme": "acme"},
+            "api_keys": {"k-acme": "acme", "k-globex": "globex"},
             "tenant_id": "acme",
         }
     )
@@ -222,6 +222,9 @@ def test_levels_one_and_two_replay_and_a_level_three_compaction_through_claude(
             assert answer.json()["counts"] == {"1": 6, "2": 3, "3": 1}
             assert client.get(f"/v1/summaries/{CONVERSATION}").status_code == 401
             assert client.get("/v1/summaries/nobody", headers=ACME).status_code == 404
+            globex = {"Authorization": "Bearer k-globex"}  # another tenant, the same conversation id
+            assert client.get(f"/v1/summaries/{CONVERSATION}", headers=globex).status_code == 404
+            assert client.post(f"/v1/summaries/{CONVERSATION}:compact", headers=globex).status_code == 404
             report = verify(settings.stream_context(), verifier_groups(settings), store=store)
             assert report.requests == 7 and report.requests_lost == 0 and report.requests_extracted == 7, report
             assert report.memories_missing == 0 and report.usage_missing == 0, report
