@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pydantic
 import typer
+from confluent_kafka import KafkaException
 from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
@@ -56,11 +57,20 @@ def get_settings(ctx: typer.Context) -> Settings:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn memlane errors into a one-line message and a non-zero exit code."""
+    """Turn memlane errors, and Kafka client errors (a broker that does not answer), into a one-line message and
+    a non-zero exit code."""
     try:
         yield
     except MemlaneError as exc:
         err_console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else exc
+        detail = error.str() if hasattr(error, "str") else str(error)
+        err_console.print(
+            f"[red]error:[/red] Kafka: {escape(detail)} (is the broker at MEMLANE_KAFKA_BOOTSTRAP running? "
+            "`memlane broker status`)"
+        )
         raise typer.Exit(EXIT_ERROR) from exc
 
 
